@@ -1,0 +1,1 @@
+"""Scripts that measure sms-tui and print figures against a baseline; never run as tests."""

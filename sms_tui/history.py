@@ -1,0 +1,1151 @@
+"""The local history of every message sent: the only module that touches SQLite.
+
+One SQLite file (owner-only, WAL) holds one row per message. The send workflow writes a row in
+state ``pending`` and commits it *before* the request leaves, then records the outcome; a row
+still ``pending`` when its writer is gone (a crash) becomes ``unknown`` through
+:meth:`History.recover_pending`, never silently ``failed`` or ``queued``.
+
+Threading: a :class:`History` holds ONE connection opened with ``check_same_thread=False`` and
+serialises every use of it with a re-entrant lock, so one instance can be shared by the UI thread
+and Textual thread workers. Statements are short (keyset pages, indexed counts), so the lock is
+held for milliseconds; :meth:`History.export`, the only long reader, opens a connection of its
+own so that it never holds the lock. Other processes (a second terminal, a script) coordinate
+through SQLite itself: every write is ``BEGIN IMMEDIATE`` with a busy timeout, and the rare
+``SQLITE_BUSY`` the busy handler does not cover is retried with back-off, so a writer never
+fails with "database is locked".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from sms_tui.errors import HistoryError, InvalidInput
+
+try:  # flock tells a live writer from a crashed one; Windows has no fcntl (see _OwnerLocks)
+    import fcntl
+except ImportError:  # pragma: no cover - exercised on Windows only
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "FINAL_STATES",
+    "NON_FINAL_STATES",
+    "SCHEMA_VERSION",
+    "STATES",
+    "History",
+    "HistoryFilter",
+    "MessageRecord",
+    "NewMessage",
+    "RecordNotFound",
+    "default_path",
+]
+
+STATES = (
+    "pending",
+    "queued",
+    "rejected",
+    "failed",
+    "unknown",
+    "sent",
+    "delivered",
+    "undelivered",
+    "expired",
+    "cancelled",
+)
+FINAL_STATES = frozenset({"rejected", "failed", "delivered", "undelivered", "expired", "cancelled"})
+NON_FINAL_STATES = tuple(state for state in STATES if state not in FINAL_STATES)
+
+FILENAME = "history.sqlite3"
+BUSY_TIMEOUT_SECONDS = 10.0
+# How long a write keeps retrying SQLITE_BUSY before giving up with a sentence for the person.
+BUSY_DEADLINE_SECONDS = 60.0
+MAX_PAGE = 10_000
+RECOVERED_DETAIL = (
+    "sms-tui stopped before 8x8's answer was recorded; the message may have been sent"
+)
+
+T = TypeVar("T")
+
+
+class RecordNotFound(HistoryError):
+    """No message with the requested id is in the history."""
+
+
+def default_path() -> Path:
+    """``data_dir()/history.sqlite3`` in the platform's data directory (XDG respected)."""
+    try:
+        from sms_tui.config import data_dir
+    except ImportError:  # config.py is optional at this layer; same rule as config.data_dir()
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir("sms-tui")) / FILENAME
+    return Path(data_dir()) / FILENAME
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass
+class NewMessage:
+    """A message about to be sent: what the send workflow records before the request leaves."""
+
+    profile: str
+    subaccount_id: str
+    region: str
+    sender: str | None
+    destination: str
+    text: str
+    requested_encoding: str
+    encoding: str | None
+    units: int
+    segment_count: int
+    client_message_id: str | None
+    scheduled_at: datetime | None = None
+    expiry_at: datetime | None = None
+    resent_from: int | None = None
+    # The request body as sent to 8x8 (a dict or its JSON text). Never headers: see _clean_json.
+    request_json: Mapping[str, Any] | str | None = None
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One message as the history holds it. Times are timezone-aware UTC datetimes."""
+
+    id: int
+    created_at: datetime
+    updated_at: datetime
+    profile: str
+    subaccount_id: str
+    region: str
+    sender: str | None
+    destination: str
+    text: str
+    requested_encoding: str
+    encoding: str | None
+    units: int
+    segment_count: int
+    client_message_id: str | None
+    umid: str | None
+    batch_id: str | None
+    http_status: int | None
+    error_code: int | None
+    error_message: str | None
+    error_id: str | None
+    state: str
+    state_detail: str | None
+    status_at: datetime | None  # when 8x8 observed the state (its timestamp)
+    checked_at: datetime | None  # when sms-tui last looked the status up
+    price: float | None
+    currency: str | None
+    scheduled_at: datetime | None
+    expiry_at: datetime | None
+    resent_from: int | None
+    request_json: str | None
+    response_json: str | None
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, JSON-ready: times as ISO 8601 UTC, request/response as parsed JSON."""
+        data = asdict(self)
+        for name in _TIME_FIELDS:
+            value = data[name]
+            data[name] = _ts(value) if value is not None else None
+        for name in ("request_json", "response_json"):
+            if data[name] is not None:
+                with contextlib.suppress(ValueError):  # else kept as the stored text
+                    data[name] = json.loads(data[name])
+        return data
+
+
+_COLUMNS = tuple(f.name for f in fields(MessageRecord))
+_TIME_FIELDS = ("created_at", "updated_at", "status_at", "checked_at", "scheduled_at", "expiry_at")
+_TIME_INDEXES = tuple(_COLUMNS.index(name) for name in _TIME_FIELDS)
+_SELECT = "SELECT " + ", ".join(_COLUMNS) + " FROM messages"
+_INSERT_COLUMNS = _COLUMNS[1:] + ("owner",)
+_INSERT = (
+    f"INSERT INTO messages ({', '.join(_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
+)
+
+
+def _record(row: Sequence[Any]) -> MessageRecord:
+    values = list(row)
+    for index in _TIME_INDEXES:
+        if values[index] is not None:
+            values[index] = datetime.fromisoformat(values[index])
+    return MessageRecord(*values)
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """Which records a page, count, delete or export covers. Empty: all of them.
+
+    ``since`` is inclusive and ``until`` exclusive; naive datetimes and dates are local time.
+    ``search`` is full-text: every word must occur (as a word start) in the text, destination,
+    sender, umid or clientMessageId; a number matches from its start, e.g. ``+65 9123``.
+    """
+
+    search: str | None = None
+    states: tuple[str, ...] = ()
+    since: datetime | date | None = None
+    until: datetime | date | None = None
+    profile: str | None = None
+
+    def __post_init__(self) -> None:
+        states = (self.states,) if isinstance(self.states, str) else tuple(self.states)
+        unknown = [state for state in states if state not in STATES]
+        if unknown:
+            raise InvalidInput(
+                f"{unknown[0]!r} is not a message state; use one of: {', '.join(STATES)}."
+            )
+        object.__setattr__(self, "states", tuple(dict.fromkeys(states)))
+
+
+# --------------------------------------------------------------------------------------------
+# Schema: one entry per version, applied in order inside one transaction each. A released
+# migration is never edited: a change is a new entry, so every older file can be brought forward.
+
+_V1 = (
+    """CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: a deleted id is never reused
+        created_at TEXT NOT NULL,              -- UTC, fixed width: 2024-05-01T10:20:30.000000Z
+        updated_at TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        subaccount_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        sender TEXT,
+        destination TEXT NOT NULL,
+        text TEXT NOT NULL,
+        requested_encoding TEXT NOT NULL,
+        encoding TEXT,
+        units INTEGER NOT NULL,
+        segment_count INTEGER NOT NULL,
+        client_message_id TEXT,
+        umid TEXT,
+        batch_id TEXT,
+        http_status INTEGER,
+        error_code INTEGER,
+        error_message TEXT,
+        error_id TEXT,
+        state TEXT NOT NULL,
+        state_detail TEXT,
+        status_at TEXT,
+        checked_at TEXT,
+        price REAL,
+        currency TEXT,
+        scheduled_at TEXT,
+        expiry_at TEXT,
+        resent_from INTEGER,
+        owner TEXT,                            -- the History instance that wrote a pending row
+        request_json TEXT,
+        response_json TEXT
+    )""",
+    # (state) is (state, id) in the b-tree: counts by state read the index alone, and a page of
+    # one state walks it newest first without sorting. Same for (profile).
+    "CREATE INDEX messages_state ON messages(state)",
+    "CREATE INDEX messages_profile ON messages(profile)",
+    "CREATE INDEX messages_created ON messages(created_at)",
+    "CREATE INDEX messages_umid ON messages(umid) WHERE umid IS NOT NULL",
+    # Small partial indexes: only the few rows that still need attention are in them.
+    "CREATE INDEX messages_pending ON messages(owner) WHERE state = 'pending'",
+    "CREATE INDEX messages_refresh ON messages(checked_at) "
+    "WHERE umid IS NOT NULL AND state IN ('pending', 'queued', 'unknown', 'sent')",
+)
+
+_FTS_COLUMNS = "text, destination, sender, umid, client_message_id"
+_V2 = (
+    # External content: the index stores no second copy of the texts; triggers keep it in step.
+    f"""CREATE VIRTUAL TABLE messages_fts USING fts5(
+        {_FTS_COLUMNS}, content='messages', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2'
+    )""",
+    f"""CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, {_FTS_COLUMNS})
+        VALUES (new.id, new.text, new.destination, new.sender, new.umid, new.client_message_id);
+    END""",
+    f"""CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, {_FTS_COLUMNS})
+        VALUES ('delete', old.id, old.text, old.destination, old.sender, old.umid,
+                old.client_message_id);
+    END""",
+    # Only on the searchable columns: status updates must not rewrite the index.
+    f"""CREATE TRIGGER messages_fts_update AFTER UPDATE OF {_FTS_COLUMNS} ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, {_FTS_COLUMNS})
+        VALUES ('delete', old.id, old.text, old.destination, old.sender, old.umid,
+                old.client_message_id);
+        INSERT INTO messages_fts(rowid, {_FTS_COLUMNS})
+        VALUES (new.id, new.text, new.destination, new.sender, new.umid, new.client_message_id);
+    END""",
+    # Rows written by a version-1 release become searchable.
+    "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_NON_FINAL_SQL = "(" + ", ".join(f"'{state}'" for state in NON_FINAL_STATES) + ")"
+# The refresh query must repeat the partial index's condition word for word to use it.
+assert _NON_FINAL_SQL == "('pending', 'queued', 'unknown', 'sent')"
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _now() -> str:
+    return _ts(datetime.now(UTC))
+
+
+def _ts(value: datetime | date) -> str:
+    """UTC, fixed width, so that text order is time order."""
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)  # a date: local midnight
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_CANONICAL_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
+
+
+def _ts_or_none(value: datetime | date | str | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if _CANONICAL_TS.match(value):
+            return value
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as error:
+            raise InvalidInput(f"{value!r} is not an ISO 8601 date and time.") from error
+        return _ts(parsed)
+    return _ts(value)
+
+
+# Keys that would carry credentials. A request body never has them; if a caller ever passes a
+# whole exchange, they are dropped here so that nothing secret reaches the file.
+_SECRET_KEYS = frozenset({"headers", "authorization", "apikey", "api_key", "api-key", "x-api-key"})
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _scrub(v) for k, v in value.items() if str(k).lower() not in _SECRET_KEYS}
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    return value
+
+
+def _clean_json(value: Mapping[str, Any] | str | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError("request_json/response_json must be JSON") from None
+    return json.dumps(_scrub(value), ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _check_state(state: str) -> str:
+    if state not in STATES:
+        raise ValueError(f"{state!r} is not a history state (one of {', '.join(STATES)})")
+    return state
+
+
+_NUMBER_QUERY = re.compile(r"[\d\s+\-().]+\Z")
+_WORDISH = re.compile(r"[^\W_]")
+
+
+def _fts_query(search: str | None) -> str | None:
+    """Turns what a person typed into an FTS5 query that cannot be a syntax error.
+
+    Each whitespace-separated term is a quoted phrase with a prefix match on its last token, so
+    ``dec02e44-c76f`` finds that umid and ``deliv`` finds "delivery". A query that is only a
+    phone number (``+65 9123 4567``) becomes one digit string, as the number is stored.
+    """
+    if not search or not search.strip():
+        return None
+    if _NUMBER_QUERY.match(search) and sum(ch.isdigit() for ch in search) >= 3:
+        return '"' + "".join(ch for ch in search if ch.isdigit()) + '" *'
+    terms = [term for term in search.split() if _WORDISH.search(term)]
+    if not terms:
+        return None
+    return " AND ".join('"' + term.replace('"', '""') + '" *' for term in terms)
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
+
+
+# --------------------------------------------------------------------------------------------
+# Which History instance is alive
+
+
+class _OwnerLocks:
+    """Tells a pending row whose writer is still running from one left behind by a crash.
+
+    Each History that writes pending rows holds an exclusive ``flock`` on its own file in
+    ``<db>-owners/``. The kernel releases the lock when the process dies, however it dies, so a
+    lock that can be taken means its writer is gone. Without fcntl (Windows) every other writer
+    is presumed gone, which is the plain "pending at start-up becomes unknown" rule.
+    """
+
+    def __init__(self, db_path: Path) -> None:
+        self.directory = db_path.with_name(db_path.name + "-owners")
+        self.token: str | None = None
+        self._handle: IO[bytes] | None = None
+
+    def acquire(self) -> str:
+        if self.token is not None:
+            return self.token
+        token = uuid.uuid4().hex
+        if fcntl is not None:
+            try:
+                self.directory.mkdir(mode=0o700, exist_ok=True)
+                fd = os.open(self.directory / token, os.O_CREAT | os.O_RDWR, 0o600)
+                handle = os.fdopen(fd, "r+b")
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                raise HistoryError(
+                    f"Cannot create the lock file in {self.directory}: {error.strerror}."
+                ) from error
+            self._handle = handle
+        self.token = token
+        return token
+
+    def release(self) -> None:
+        if self._handle is not None and self.token is not None:
+            with contextlib.suppress(OSError):
+                (self.directory / self.token).unlink()
+            self._handle.close()  # closing drops the flock
+        self._handle = None
+        self.token = None
+
+    def is_alive(self, token: str) -> bool:
+        """True when the writer of ``token`` still runs (this instance counts as running)."""
+        if token == self.token:
+            return True
+        if fcntl is None:
+            return False
+        try:
+            with open(self.directory / token, "rb") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return True  # cannot tell: leave its rows alone rather than misreport them
+        return False
+
+    def forget(self, token: str) -> None:
+        with contextlib.suppress(OSError):
+            (self.directory / token).unlink()
+
+    def stale_files(self) -> list[str]:
+        try:
+            names = [p.name for p in self.directory.iterdir() if len(p.name) == 32]
+        except OSError:
+            return []
+        return [name for name in names if not self.is_alive(name)]
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+
+
+class History:
+    """The message history in one SQLite file. Safe to share between threads (see module doc)."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        self._lock = threading.RLock()
+        self._owners = _OwnerLocks(self.path)
+        self._conn: sqlite3.Connection | None = None
+        self._conn = self._open()
+
+    # -- opening ----------------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        path = self.path
+        try:
+            if not path.parent.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.chmod(path.parent, 0o700)
+            # Created empty with 0600 before SQLite sees it; SQLite gives the -wal and -shm files
+            # the same mode as the database file.
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.close(fd)
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise HistoryError(
+                f"Cannot create the history database {path}: {error.strerror}."
+            ) from error
+        if path.is_dir():
+            raise HistoryError(f"The history database {path} is a directory, not a file.")
+        conn = self._connect()
+        try:
+            # Read before anything writes: a file that is not ours or not a database is left
+            # exactly as it was.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            objects = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise HistoryError(
+                    f"The history database {path} was written by a newer sms-tui (schema "
+                    f"version {version}; this one knows up to {SCHEMA_VERSION}). It was left "
+                    "unchanged: upgrade sms-tui to use it."
+                )
+            if version == 0 and objects:
+                raise HistoryError(
+                    f"{path} is an SQLite database but not an sms-tui history; it was left "
+                    "unchanged. Move it aside so that sms-tui can create its history there."
+                )
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if version < SCHEMA_VERSION:
+                self._run_write(conn, self._migrate)
+        except sqlite3.Error as error:
+            conn.close()
+            raise self._error(error) from error
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_SECONDS,
+                isolation_level=None,  # autocommit; transactions are explicit BEGIN IMMEDIATE
+                check_same_thread=False,  # shared across threads under self._lock
+            )
+        except sqlite3.Error as error:
+            raise self._error(error) from error
+        try:
+            # FULL: a committed pending row survives a power cut, not just a process crash;
+            # the write-ahead record exists precisely for the worst case.
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute("PRAGMA cache_size = -16000")
+        except sqlite3.Error as error:
+            conn.close()
+            raise self._error(error) from error
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        # Re-read inside the write transaction: another process may have migrated meanwhile.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[number - 1]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+
+    def _error(self, error: sqlite3.Error) -> HistoryError:
+        name = getattr(error, "sqlite_errorname", "") or ""
+        text = str(error)
+        if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or isinstance(
+            error, sqlite3.DatabaseError
+        ) and not isinstance(error, sqlite3.OperationalError | sqlite3.IntegrityError):
+            return HistoryError(
+                f"The history database {self.path} is damaged or is not a database ({text}). "
+                "sms-tui left it unchanged: move it aside to start a new history, or restore "
+                "it from a backup."
+            )
+        if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED"):
+            return HistoryError(
+                f"The history database {self.path} stayed busy for more than "
+                f"{BUSY_DEADLINE_SECONDS:.0f} seconds: another program is holding it."
+            )
+        if name.startswith("SQLITE_READONLY"):
+            return HistoryError(f"The history database {self.path} cannot be written ({text}).")
+        return HistoryError(f"Cannot use the history database {self.path} ({text}).")
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise HistoryError(f"The history database {self.path} has been closed.")
+        return self._conn
+
+    @staticmethod
+    def _run_write(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Runs ``work`` in one BEGIN IMMEDIATE transaction, retrying it whole on SQLITE_BUSY."""
+        deadline = time.monotonic() + BUSY_DEADLINE_SECONDS
+        delay = 0.005
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return result
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    @staticmethod
+    def _run_read(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Runs ``work`` in one read transaction (a consistent snapshot), retrying on busy."""
+        deadline = time.monotonic() + BUSY_DEADLINE_SECONDS
+        delay = 0.005
+        while True:
+            try:
+                conn.execute("BEGIN")
+                try:
+                    return work(conn)
+                finally:
+                    if conn.in_transaction:
+                        conn.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            try:
+                return self._run_write(self._connection, work)
+            except sqlite3.Error as error:
+                raise self._error(error) from error
+
+    def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            try:
+                return self._run_read(self._connection, work)
+            except sqlite3.Error as error:
+                raise self._error(error) from error
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA optimize")
+                conn.close()
+            self._owners.release()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"History({str(self.path)!r})"
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def add_pending(self, messages: Sequence[NewMessage]) -> list[int]:
+        """Records messages as ``pending`` in one committed transaction; returns their ids.
+
+        Call it before the request leaves: once it returns, the rows are on disk.
+        """
+        messages = list(messages)
+        if not messages:
+            return []
+        with self._lock:
+            owner = self._owners.acquire()
+        now = _now()
+        rows = [
+            (
+                now, now, m.profile, m.subaccount_id, m.region, m.sender or None, m.destination,
+                m.text, m.requested_encoding, m.encoding, m.units, m.segment_count,
+                m.client_message_id, None, None, None, None, None, None, "pending", None, None,
+                None, None, None, _ts_or_none(m.scheduled_at), _ts_or_none(m.expiry_at),
+                m.resent_from, _clean_json(m.request_json), None, owner,
+            )
+            for m in messages
+        ]
+
+        def work(conn: sqlite3.Connection) -> list[int]:
+            # One INSERT ... RETURNING per row: ids are exact even if another process inserts
+            # between them (it cannot: we hold the write lock, but this does not rely on it).
+            ids = []
+            for row in rows:
+                ids.append(conn.execute(_INSERT + " RETURNING id", row).fetchone()[0])
+            return ids
+
+        return self._write(work)
+
+    def import_records(
+        self, records: Iterable[Mapping[str, Any]], *, chunk_size: int = 20_000
+    ) -> int:
+        """Bulk-adds records given as mappings of MessageRecord fields (e.g. a JSONL export).
+
+        New ids are assigned (``id`` is ignored; ``resent_from`` is kept as given). Each chunk
+        is one transaction; a record imported as ``pending`` becomes ``unknown`` since nothing
+        here is sending it. Returns how many were added.
+        """
+        total = 0
+        chunk: list[tuple[Any, ...]] = []
+        now = _now()
+        for record in records:
+            chunk.append(self._import_row(record, now))
+            if len(chunk) >= chunk_size:
+                total += self._insert_many(chunk)
+                chunk = []
+        if chunk:
+            total += self._insert_many(chunk)
+        return total
+
+    @staticmethod
+    def _import_row(record: Mapping[str, Any], now: str) -> tuple[Any, ...]:
+        get = record.get
+        state = _check_state(get("state") or "unknown")
+        if state == "pending":
+            state = "unknown"
+        created = _ts_or_none(get("created_at")) or now
+        request, response = get("request_json"), get("response_json")
+        return (
+            created, _ts_or_none(get("updated_at")) or created, record["profile"],
+            record["subaccount_id"], get("region") or "", get("sender") or None,
+            record["destination"], record["text"], get("requested_encoding") or "AUTO",
+            get("encoding"), int(get("units") or 0), int(get("segment_count") or 0),
+            get("client_message_id"), get("umid"), get("batch_id"), get("http_status"),
+            get("error_code"), get("error_message"), get("error_id"), state, get("state_detail"),
+            _ts_or_none(get("status_at")), _ts_or_none(get("checked_at")), get("price"),
+            get("currency"), _ts_or_none(get("scheduled_at")), _ts_or_none(get("expiry_at")),
+            get("resent_from"),
+            None if request is None else _clean_json(request),
+            None if response is None else _clean_json(response),
+            None,
+        )
+
+    def _insert_many(self, rows: list[tuple[Any, ...]]) -> int:
+        def work(conn: sqlite3.Connection) -> int:
+            conn.executemany(_INSERT, rows)
+            return len(rows)
+
+        return self._write(work)
+
+    def record_outcome(
+        self,
+        record_id: int,
+        *,
+        state: str,
+        umid: str | None = None,
+        batch_id: str | None = None,
+        http_status: int | None = None,
+        error_code: int | None = None,
+        error_message: str | None = None,
+        error_id: str | None = None,
+        state_detail: str | None = None,
+        encoding: str | None = None,
+        response_json: Mapping[str, Any] | str | None = None,
+    ) -> None:
+        """Records what became of the send: ``queued``, ``rejected``, ``failed`` or ``unknown``.
+
+        It overwrites ``unknown`` too: if another sms-tui presumed this send lost, the real
+        answer arriving later wins.
+        """
+        _check_state(state)
+        values = (
+            _now(), state, umid, batch_id, http_status, error_code, error_message, error_id,
+            state_detail, encoding, _clean_json(response_json), record_id,
+        )
+
+        def work(conn: sqlite3.Connection) -> None:
+            cursor = conn.execute(
+                "UPDATE messages SET updated_at = ?, state = ?, owner = NULL, "
+                "umid = coalesce(?, umid), batch_id = coalesce(?, batch_id), "
+                "http_status = ?, error_code = ?, error_message = ?, error_id = ?, "
+                "state_detail = ?, encoding = coalesce(?, encoding), "
+                "response_json = coalesce(?, response_json) WHERE id = ?",
+                values,
+            )
+            if cursor.rowcount == 0:
+                raise RecordNotFound(f"There is no message #{record_id} in the history.")
+
+        self._write(work)
+
+    def record_status(
+        self,
+        record_id: int,
+        *,
+        state: str,
+        detail: str | None = None,
+        price: float | None = None,
+        currency: str | None = None,
+        error_code: int | None = None,
+        error_message: str | None = None,
+        status_at: datetime | str | None = None,
+        checked_at: datetime | None = None,
+    ) -> None:
+        """Records a status lookup: the new state, 8x8's time for it and when we asked."""
+        _check_state(state)
+        checked = _ts_or_none(checked_at) or _now()
+        values = (
+            _now(), state, detail, price, currency, error_code, error_message,
+            _ts_or_none(status_at), checked, record_id,
+        )
+
+        def work(conn: sqlite3.Connection) -> None:
+            cursor = conn.execute(
+                "UPDATE messages SET updated_at = ?, state = ?, state_detail = ?, "
+                "price = coalesce(?, price), currency = coalesce(?, currency), "
+                "error_code = coalesce(?, error_code), error_message = coalesce(?, error_message), "
+                "status_at = ?, checked_at = ?, owner = NULL WHERE id = ?",
+                values,
+            )
+            if cursor.rowcount == 0:
+                raise RecordNotFound(f"There is no message #{record_id} in the history.")
+
+        self._write(work)
+
+    def recover_pending(self) -> int:
+        """Turns ``pending`` rows whose writer is gone (crashed) into ``unknown``.
+
+        Rows another running sms-tui is still sending are left alone. Returns how many changed.
+        """
+        with self._lock:
+            owners = self._read(
+                lambda conn: [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT DISTINCT owner FROM messages WHERE state = 'pending'"
+                    )
+                ]
+            )
+            gone = [owner for owner in owners if owner is None or not self._owners.is_alive(owner)]
+            now = _now()
+
+            def work(conn: sqlite3.Connection) -> int:
+                changed = 0
+                for owner in gone:
+                    changed += conn.execute(
+                        "UPDATE messages SET state = 'unknown', state_detail = ?, "
+                        "updated_at = ?, owner = NULL WHERE state = 'pending' AND owner IS ?",
+                        (RECOVERED_DETAIL, now, owner),
+                    ).rowcount
+                return changed
+
+            changed = self._write(work) if gone else 0
+            for owner in [*gone, *self._owners.stale_files()]:
+                if owner is not None:
+                    self._owners.forget(owner)
+            return changed
+
+    def delete(self, record_ids: Iterable[int]) -> int:
+        """Deletes records by id (locally only); returns how many existed."""
+        ids = [(int(record_id),) for record_id in record_ids]
+        if not ids:
+            return 0
+
+        def work(conn: sqlite3.Connection) -> int:
+            return conn.executemany("DELETE FROM messages WHERE id = ?", ids).rowcount
+
+        return self._write(work)
+
+    def delete_matching(self, flt: HistoryFilter) -> int:
+        """Deletes every record the filter matches (all of them for an empty filter)."""
+        where, params = _where(flt)
+
+        def work(conn: sqlite3.Connection) -> int:
+            match = _fts_query(flt.search)
+            if match is None:
+                sql = "DELETE FROM messages" + (f" WHERE {where}" if where else "")
+                return conn.execute(sql, params).rowcount
+            sql = (
+                "DELETE FROM messages WHERE id IN (SELECT rowid FROM messages_fts "
+                "WHERE messages_fts MATCH ?)" + (f" AND {where}" if where else "")
+            )
+            return conn.execute(sql, [match, *params]).rowcount
+
+        return self._write(work)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get(self, record_id: int) -> MessageRecord:
+        rows = self._read(
+            lambda conn: conn.execute(_SELECT + " WHERE id = ?", (record_id,)).fetchall()
+        )
+        if not rows:
+            raise RecordNotFound(f"There is no message #{record_id} in the history.")
+        return _record(rows[0])
+
+    def page(
+        self, flt: HistoryFilter | None = None, *, before: int | None = None, limit: int = 100
+    ) -> list[MessageRecord]:
+        """Up to ``limit`` records, newest first, with ids below ``before`` (keyset paging).
+
+        The next page is ``page(flt, before=records[-1].id)``.
+        """
+        flt = flt or HistoryFilter()
+        limit = max(0, min(int(limit), MAX_PAGE))
+        if limit == 0:
+            return []
+
+        def work(conn: sqlite3.Connection) -> list[MessageRecord]:
+            ids = _page_ids(conn, flt, before, limit)
+            if not ids:
+                return []
+            marks = ", ".join("?" * len(ids))
+            rows = conn.execute(_SELECT + f" WHERE id IN ({marks})", ids).fetchall()
+            rows.sort(key=lambda row: row[0], reverse=True)
+            return [_record(row) for row in rows]
+
+        return self._read(work)
+
+    def count(self, flt: HistoryFilter | None = None) -> int:
+        flt = flt or HistoryFilter()
+        match = _fts_query(flt.search)
+        where, params = _where(flt, "m")
+
+        def work(conn: sqlite3.Connection) -> int:
+            if match is None:
+                sql = "SELECT count(*) FROM messages m" + (f" WHERE {where}" if where else "")
+                return conn.execute(sql, params).fetchone()[0]
+            if not where:
+                return conn.execute(
+                    "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?", (match,)
+                ).fetchone()[0]
+            return conn.execute(
+                "SELECT count(*) FROM messages_fts f CROSS JOIN messages m ON m.id = f.rowid "
+                f"WHERE messages_fts MATCH ? AND {where}",
+                [match, *params],
+            ).fetchone()[0]
+
+        return self._read(work)
+
+    def counts_by_state(self, flt: HistoryFilter | None = None) -> dict[str, int]:
+        """How many records are in each state (states with none are left out)."""
+        flt = flt or HistoryFilter()
+        if flt.search or flt.since or flt.until or flt.profile or flt.states:
+            return {
+                state: n
+                for state in (flt.states or STATES)
+                if (n := self.count(HistoryFilter(
+                    search=flt.search, states=(state,), since=flt.since, until=flt.until,
+                    profile=flt.profile,
+                )))
+            }
+        rows = self._read(
+            lambda conn: conn.execute(
+                "SELECT state, count(*) FROM messages GROUP BY state"
+            ).fetchall()
+        )
+        return {state: n for state, n in rows}
+
+    def refreshable(
+        self, limit: int = 100, *, subaccount_id: str | None = None, profile: str | None = None
+    ) -> list[MessageRecord]:
+        """Records whose status may still change and that 8x8 knows (have a umid).
+
+        Never-checked first, then the longest unchecked, so a paced refresh that is interrupted
+        resumes where it stopped. ``subaccount_id``/``profile`` restrict it to the records one
+        client can look up.
+        """
+        extra, params = "", []
+        if subaccount_id is not None:
+            extra += " AND subaccount_id = ?"
+            params.append(subaccount_id)
+        if profile is not None:
+            extra += " AND profile = ?"
+            params.append(profile)
+        sql = (
+            _SELECT + f" WHERE umid IS NOT NULL AND state IN {_NON_FINAL_SQL}{extra} "
+            "ORDER BY checked_at, id LIMIT ?"
+        )
+        rows = self._read(lambda conn: conn.execute(sql, [*params, int(limit)]).fetchall())
+        return [_record(row) for row in rows]
+
+    def find_by_umid(self, umid: str) -> MessageRecord | None:
+        rows = self._read(
+            lambda conn: conn.execute(
+                _SELECT + " WHERE umid = ? ORDER BY id DESC LIMIT 1", (umid,)
+            ).fetchall()
+        )
+        return _record(rows[0]) if rows else None
+
+    def export(
+        self,
+        flt: HistoryFilter | None,
+        fmt: str,
+        stream: IO[str],
+        *,
+        limit: int | None = None,
+    ) -> int:
+        """Writes the matching records, newest first, as ``csv`` or ``jsonl``; returns the count.
+
+        Reads through a connection of its own in one snapshot, so a long export neither blocks
+        other threads nor sees half of a concurrent change.
+        """
+        if fmt not in ("csv", "jsonl"):
+            raise InvalidInput(f"{fmt!r} is not an export format; use csv or jsonl.")
+        flt = flt or HistoryFilter()
+        conn = self._connect()
+        try:
+            return self._run_read(
+                conn, lambda c: _write_export(c, flt, fmt, stream, limit)
+            )
+        except sqlite3.Error as error:
+            raise self._error(error) from error
+        finally:
+            conn.close()
+
+    def iter_records(self, flt: HistoryFilter | None = None, *, chunk: int = 500
+                     ) -> Iterator[MessageRecord]:
+        """Every matching record, newest first, a page at a time (never all in memory)."""
+        before = None
+        while True:
+            records = self.page(flt, before=before, limit=chunk)
+            yield from records
+            if len(records) < chunk:
+                return
+            before = records[-1].id
+
+
+# --------------------------------------------------------------------------------------------
+# Query building
+
+
+def _where(flt: HistoryFilter, alias: str = "") -> tuple[str, list[Any]]:
+    """The non-search conditions of a filter as SQL (joined with AND) and its parameters."""
+    prefix = f"{alias}." if alias else ""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.states:
+        clauses.append(f"{prefix}state IN ({', '.join('?' * len(flt.states))})")
+        params.extend(flt.states)
+    if flt.since is not None:
+        clauses.append(f"{prefix}created_at >= ?")
+        params.append(_ts(flt.since))
+    if flt.until is not None:
+        clauses.append(f"{prefix}created_at < ?")
+        params.append(_ts(flt.until))
+    if flt.profile is not None:
+        clauses.append(f"{prefix}profile = ?")
+        params.append(flt.profile)
+    return " AND ".join(clauses), params
+
+
+# Below this many rows in a date range, reading them through the created_at index and sorting is
+# cheapest; above it, walking ids newest first and skipping the rest is.
+_DATE_INDEX_ROWS = 5_000
+
+
+def _page_ids(
+    conn: sqlite3.Connection, flt: HistoryFilter, before: int | None, limit: int
+) -> list[int]:
+    """The ids of one page. Each shape of filter gets the plan that reads about `limit` rows."""
+    match = _fts_query(flt.search)
+    keyset = "" if before is None else " AND id < ?"
+    keyset_params = [] if before is None else [before]
+
+    if match is not None:
+        # Search: the FTS index drives, newest rowid first, so a page stops after `limit` hits.
+        where, params = _where(flt, "m")
+        sql = (
+            "SELECT f.rowid FROM messages_fts f CROSS JOIN messages m ON m.id = f.rowid "
+            "WHERE messages_fts MATCH ?"
+            + ("" if before is None else " AND f.rowid < ?")
+            + (f" AND {where}" if where else "")
+            + " ORDER BY f.rowid DESC LIMIT ?"
+        )
+        return [r[0] for r in conn.execute(sql, [match, *keyset_params, *params, limit])]
+
+    rest = HistoryFilter(since=flt.since, until=flt.until, profile=flt.profile)
+    where, params = _where(rest)
+    condition = (f" AND {where}" if where else "") + keyset
+    if flt.states:
+        # One index walk per state, each already newest first; SQLite merges the few results.
+        # A single `state IN (...)` would collect every row of those states and sort them.
+        parts = [
+            f"SELECT id FROM (SELECT id FROM messages WHERE state = ?{condition} "
+            "ORDER BY id DESC LIMIT ?)"
+            for _ in flt.states
+        ]
+        sql = " UNION ALL ".join(parts) + " ORDER BY 1 DESC LIMIT ?"
+        all_params: list[Any] = []
+        for state in flt.states:
+            all_params += [state, *params, *keyset_params, limit]
+        return [r[0] for r in conn.execute(sql, [*all_params, limit])]
+
+    index = ""
+    if flt.since is not None or flt.until is not None:
+        probe = conn.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM messages INDEXED BY messages_created "
+            f"WHERE {where}{keyset} LIMIT {_DATE_INDEX_ROWS})",
+            [*params, *keyset_params],
+        ).fetchone()[0]
+        index = " INDEXED BY messages_created" if probe < _DATE_INDEX_ROWS else " NOT INDEXED"
+    sql = (
+        f"SELECT id FROM messages{index} WHERE 1{condition} ORDER BY id DESC LIMIT ?"
+    )
+    return [r[0] for r in conn.execute(sql, [*params, *keyset_params, limit])]
+
+
+def _write_export(
+    conn: sqlite3.Connection, flt: HistoryFilter, fmt: str, stream: IO[str], limit: int | None
+) -> int:
+    match = _fts_query(flt.search)
+    where, params = _where(flt, "m")
+    cols = ", ".join(f"m.{c}" for c in _COLUMNS)
+    if match is None:
+        sql = f"SELECT {cols} FROM messages m" + (f" WHERE {where}" if where else "")
+        sql_params: list[Any] = params
+    else:
+        sql = (
+            f"SELECT {cols} FROM messages_fts f CROSS JOIN messages m ON m.id = f.rowid "
+            "WHERE messages_fts MATCH ?" + (f" AND {where}" if where else "")
+        )
+        sql_params = [match, *params]
+    sql += " ORDER BY m.id DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        sql_params = [*sql_params, int(limit)]
+    cursor = conn.execute(sql, sql_params)
+    written = 0
+    writer = None
+    if fmt == "csv":
+        writer = csv.writer(stream)
+        writer.writerow(_COLUMNS)
+    while rows := cursor.fetchmany(1000):
+        for row in rows:
+            record = _record(row)
+            if writer is not None:
+                data = record.as_dict()
+                writer.writerow(
+                    ["" if data[c] is None else _csv_value(getattr(record, c), data[c])
+                     for c in _COLUMNS]
+                )
+            else:
+                stream.write(json.dumps(record.as_dict(), ensure_ascii=False) + "\n")
+            written += 1
+    return written
+
+
+def _csv_value(raw: Any, exported: Any) -> Any:
+    # JSON columns stay JSON text in a CSV cell; everything else as in the JSON export.
+    if isinstance(exported, dict | list):
+        return raw
+    return exported
