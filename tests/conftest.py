@@ -18,6 +18,7 @@ class MemoryKeyring(KeyringBackend):
     """Stands in for the OS keyring where the real Secret Service is not under test."""
 
     priority = 1
+    viable = False  # never chosen by keyring's own backend detection, only set explicitly
 
     def __init__(self) -> None:
         super().__init__()
@@ -63,6 +64,17 @@ def memory_keyring(request: pytest.FixtureRequest) -> Iterator[MemoryKeyring | N
         yield backend
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def forget_session_keys() -> Iterator[None]:
+    """Keys kept "for this session only" live in process memory: one test must not see
+    another's."""
+    from sms_tui import credentials
+
+    credentials.forget_session()
+    yield
+    credentials.forget_session()
 
 
 @pytest.fixture(scope="session")
