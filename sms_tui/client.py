@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import ipaddress
 import json
 import logging
 import re
@@ -30,6 +29,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from sms_tui import __version__
+from sms_tui.config import check_base_url  # the one rule for where a key may go
 from sms_tui.errors import (
     ApiError,
     AuthenticationError,
@@ -89,51 +89,6 @@ def new_client_message_id() -> str:
 def new_client_batch_id() -> str:
     """A fresh clientBatchId; 8x8 allows at most 20 characters."""
     return f"sms-tui-{uuid.uuid4().hex[:12]}"
-
-
-# ------------------------------------------------------------------------------- base URL
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_base_url(url: str) -> str:
-    """Return the normalised base URL, or raise InvalidInput.
-
-    HTTPS is required so that the API key never travels in clear text; plain http is allowed
-    only to loopback hosts (127.0.0.0/8, ::1, localhost), which is where the sandbox runs.
-    Checked before any connection is made.
-    """
-    raw = (url or "").strip()
-    if not raw:
-        raise InvalidInput("The base URL is empty: give one such as https://sms.8x8.com.")
-    parts = urllib.parse.urlsplit(raw)
-    scheme = parts.scheme.lower()
-    try:
-        host = (parts.hostname or "").lower()
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        raise InvalidInput(f"The base URL {raw!r} has an invalid port.") from None
-    if scheme not in ("https", "http") or not host:
-        raise InvalidInput(
-            f"The base URL {raw!r} is not a web address: give one such as https://sms.8x8.com."
-        )
-    if parts.username or parts.password:
-        raise InvalidInput("The base URL must not contain a user name or password.")
-    if parts.query or parts.fragment:
-        raise InvalidInput(f"The base URL {raw!r} must not have a query or fragment.")
-    if scheme == "http" and not _is_loopback(host):
-        raise InvalidInput(
-            f"Refusing plain http:// to {host}: the API key would travel unencrypted. Use "
-            "https://; plain http is only for the local sandbox (127.0.0.1, ::1, localhost)."
-        )
-    return urllib.parse.urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
 # ------------------------------------------------------------------------------- exchange

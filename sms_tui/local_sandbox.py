@@ -23,7 +23,7 @@ def start(*, save: bool = False) -> tuple[Sandbox, config.Profile]:
         account_id=sandbox.account_id,
         region="custom",
         base_url=sandbox.base_url,
-        sender="SMS-TUI",
+        sender="Sandbox",
         sandbox=True,
     )
     credentials.remember_for_session(PROFILE_NAME, credentials.ApiKey(sandbox.api_key))

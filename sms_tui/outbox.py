@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sms_tui import encoding, phone
+from sms_tui.client import new_client_batch_id, new_client_message_id
 from sms_tui.errors import (
     ApiError,
     InvalidInput,
@@ -196,16 +196,6 @@ def _check_times(scheduled: datetime | None, expiry: datetime | None) -> None:
         raise InvalidInput("The schedule time is in the past: pick a time in the future.")
     if expiry is not None and expiry <= (scheduled or now):
         raise InvalidInput("The expiry time must come after the time the message goes out.")
-
-
-def new_client_message_id() -> str:
-    """A fresh id that lets a duplicate send be traced back to one attempt."""
-    return f"sms-tui-{uuid.uuid4().hex}"
-
-
-def new_client_batch_id() -> str:
-    """A fresh batch reference; 8x8 takes at most 20 characters for it."""
-    return f"sms-tui-{uuid.uuid4().hex[:12]}"
 
 
 def client_for(profile):

@@ -33,7 +33,17 @@ endpoint one of ENDPOINTS or None for any request. Kinds:
 - ``html_502`` (accept=False): a proxy's HTML "502 Bad Gateway" page.
 
 `ledger` lists every accepted message and `accepted(client_message_id)` counts them, so a test
-can prove nothing was delivered twice; `received` keeps the last requests as they arrived.
+can prove nothing was delivered twice; `received` (alias `requests`) keeps the last 200 requests
+as they arrived, each with the number of the TCP connection that carried it. `advance(seconds)`
+moves the delivery clock forward instead of waiting; `lookup_interval`, `delivery_delay` and
+`prepaid` may be changed on a running sandbox, and `reset()` restores them, clears faults,
+the rate-limit state and `received` (messages, ledger and balance stay).
+
+Choices where 8x8's documents are silent: a subaccount not of this key's account is 400/1001
+("Provided subAccountId doesn't belongs to your account", the documents' own example); an
+account other than ours asking for the balance is 403/1201; a text over 1,600 characters is
+1004; a cancelled scheduled message reports the state ``cancelled``; a message rejected inside
+a batch can be looked up and reports ``failed``.
 """
 
 from __future__ import annotations
@@ -838,7 +848,10 @@ class Sandbox:
             "rejectedCount": len(entries) - accepted,
         }
         if data.get("includeMessagesInResponse") is True:
-            payload["messages"] = [{k: v for k, v in r.items() if v is not None} for r in results]
+            payload["messages"] = [
+                {k: v for k, v in r.items() if v is not None or k == "clientMessageId"}
+                for r in results
+            ]
         return _Reply(200, {k: v for k, v in payload.items() if v is not None})
 
     def _validate(
@@ -996,15 +1009,14 @@ class Sandbox:
 
     @staticmethod
     def _submission(message: _Message) -> dict[str, Any]:
-        answer = {
+        return {
             "umid": message.umid,
-            "clientMessageId": message.client_message_id,
+            "clientMessageId": message.client_message_id,  # null when none was given, as 8x8
             # 8x8 answers with the MSISDN's digits, without the "+".
             "destination": message.destination.lstrip("+"),
             "encoding": message.encoding,
             "status": dict(_QUEUED),
         }
-        return {k: v for k, v in answer.items() if v is not None}
 
     # -- lookups and the rest
 

@@ -493,7 +493,9 @@ def test_stop_is_idempotent_and_closes_connections():
 
 def test_sms_tui_sandbox_runs_in_the_foreground_until_ctrl_c():
     script = (
-        "import argparse, sys\n"
+        "import argparse, signal, sys\n"
+        # A parent started in the background may pass SIGINT on ignored; Ctrl-C is under test.
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from sms_tui.cli import sandbox\n"
         "parser = argparse.ArgumentParser()\n"
         "sandbox.add_parser(parser.add_subparsers(dest='command'))\n"
@@ -530,3 +532,30 @@ def test_sms_tui_sandbox_runs_in_the_foreground_until_ctrl_c():
     assert "POST /api/v1/subaccounts/sandbox_hq/messages -> 200" in out
     assert "Sandbox stopped." in err
     assert "Traceback" not in err
+
+
+def test_sms_tui_sandbox_also_stops_on_sigterm():
+    script = (
+        "import argparse, sys\n"
+        "from sms_tui.cli import sandbox\n"
+        "parser = argparse.ArgumentParser()\n"
+        "sandbox.add_parser(parser.add_subparsers(dest='command'))\n"
+        "sys.exit(sandbox.run(parser.parse_args(['sandbox', '--port', '0', '--quiet'])))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=REPO, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        for line in process.stdout:
+            if "Ctrl-C" in line:
+                break
+        process.terminate()
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    assert "Sandbox stopped." in err
