@@ -449,6 +449,44 @@ def recover(history) -> int:
     return history.recover_pending()
 
 
+async def refresh_one(*, client, history, record) -> str:
+    """Look one message up at 8x8 and record what it says; returns the record's state now.
+
+    Every lookup is recorded, even one that teaches nothing (8x8 has forgotten the message), so
+    that the next round asks about the messages checked longest ago instead of the same ones.
+    """
+    now = datetime.now(UTC)
+    try:
+        details = await client.get_message(record.umid)
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        await asyncio.to_thread(
+            history.record_status,
+            record.id,
+            state=record.state,
+            detail="8x8 no longer has this message: its status lookups cover recent messages.",
+            checked_at=now,
+        )
+        return record.state
+    status = details.status
+    state = _LOOKUP_STATES.get((status.state or "").lower(), record.state)
+    price = getattr(details, "price", None)
+    await asyncio.to_thread(
+        history.record_status,
+        record.id,
+        state=state,
+        detail=status.detail or status.error_message,
+        price=getattr(price, "total", None),
+        currency=getattr(price, "currency", None),
+        error_code=status.error_code,
+        error_message=status.error_message,
+        status_at=status.timestamp,
+        checked_at=now,
+    )
+    return state
+
+
 async def refresh_statuses(
     *,
     client,
@@ -460,8 +498,8 @@ async def refresh_statuses(
 ) -> int:
     """Look up non-final messages at 8x8, at most one lookup per `pace` seconds.
 
-    Returns how many records changed state. Stops early (without losing what was learned) when
-    the credentials or the network fail; resumable because each answer is recorded at once.
+    Returns how many records changed state. A rate limit ends the round early; credentials or
+    network failures are raised. Resumable: each answer is recorded as soon as it arrives.
     """
     records = await asyncio.to_thread(history.refreshable, limit or 100)
     if profile is not None:
@@ -474,26 +512,9 @@ async def refresh_statuses(
             await asyncio.sleep(wait)
         last_lookup = time.monotonic()
         try:
-            details = await client.get_message(record.umid)
-        except RateLimited as error:
-            await asyncio.sleep(max(error.retry_after, pace))
-            continue
-        except ApiError as error:
-            if error.status == 404:
-                continue  # 8x8 no longer knows it (expired from its logs): nothing to learn
-            raise
-        state = _LOOKUP_STATES.get((details.status.state or "").lower(), record.state)
-        price = getattr(details, "price", None)
-        await asyncio.to_thread(
-            history.record_status,
-            record.id,
-            state=state,
-            detail=details.status.detail or details.status.error_message,
-            price=getattr(price, "total", None),
-            currency=getattr(price, "currency", None),
-            error_code=details.status.error_code,
-            checked_at=datetime.now(UTC).isoformat(),
-        )
+            state = await refresh_one(client=client, history=history, record=record)
+        except RateLimited:
+            break  # 8x8 asked us to slow down even after the client waited: next round
         if state != record.state:
             changed += 1
             if on_update:
