@@ -23,6 +23,7 @@ import json
 import os
 import re
 import sqlite3
+import stat
 import threading
 import time
 import uuid
@@ -113,8 +114,8 @@ class NewMessage:
     units: int
     segment_count: int
     client_message_id: str | None
-    scheduled_at: datetime | None = None
-    expiry_at: datetime | None = None
+    scheduled_at: datetime | str | None = None  # a str is ISO 8601
+    expiry_at: datetime | str | None = None
     resent_from: int | None = None
     # The request body as sent to 8x8 (a dict or its JSON text). Never headers: see _clean_json.
     request_json: Mapping[str, Any] | str | None = None
@@ -178,8 +179,15 @@ _TIME_FIELDS = ("created_at", "updated_at", "status_at", "checked_at", "schedule
 _TIME_INDEXES = tuple(_COLUMNS.index(name) for name in _TIME_FIELDS)
 _SELECT = "SELECT " + ", ".join(_COLUMNS) + " FROM messages"
 _INSERT_COLUMNS = _COLUMNS[1:] + ("owner",)
-_INSERT = (
-    f"INSERT INTO messages ({', '.join(_INSERT_COLUMNS)}) "
+_INSERT_LIST = ", ".join(_INSERT_COLUMNS)
+# Rows are first put in a per-connection in-memory staging table and then moved with ONE
+# INSERT ... SELECT: FTS5 flushes its pending index data at every statement that fires its
+# trigger, so row-by-row inserts would write one tiny index segment per row (2.5x slower).
+_STAGING = (
+    f"CREATE TEMP TABLE IF NOT EXISTS staging (n INTEGER PRIMARY KEY, {_INSERT_LIST})"
+)
+_STAGE = (
+    f"INSERT INTO temp.staging ({_INSERT_LIST}) "
     f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
 )
 
@@ -261,7 +269,6 @@ _V1 = (
     "CREATE INDEX messages_state ON messages(state)",
     "CREATE INDEX messages_profile ON messages(profile)",
     "CREATE INDEX messages_created ON messages(created_at)",
-    "CREATE INDEX messages_umid ON messages(umid) WHERE umid IS NOT NULL",
     # Small partial indexes: only the few rows that still need attention are in them.
     "CREATE INDEX messages_pending ON messages(owner) WHERE state = 'pending'",
     "CREATE INDEX messages_refresh ON messages(checked_at) "
@@ -273,7 +280,8 @@ _V2 = (
     # External content: the index stores no second copy of the texts; triggers keep it in step.
     f"""CREATE VIRTUAL TABLE messages_fts USING fts5(
         {_FTS_COLUMNS}, content='messages', content_rowid='id',
-        tokenize='unicode61 remove_diacritics 2'
+        tokenize='unicode61 remove_diacritics 2',
+        columnsize=0  -- no per-row size table: results are ordered by id, never ranked
     )""",
     f"""CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
         INSERT INTO messages_fts(rowid, {_FTS_COLUMNS})
@@ -296,7 +304,27 @@ _V2 = (
     "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+_V3 = (
+    # How many messages are in each state, kept by triggers: counting a state that holds most of
+    # a million rows would otherwise read the whole of its index.
+    "CREATE TABLE state_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID",
+    "INSERT INTO state_counts (state, n) SELECT state, count(*) FROM messages GROUP BY state",
+    """CREATE TRIGGER state_counts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO state_counts (state, n) VALUES (new.state, 1)
+        ON CONFLICT (state) DO UPDATE SET n = n + 1;
+    END""",
+    """CREATE TRIGGER state_counts_delete AFTER DELETE ON messages BEGIN
+        UPDATE state_counts SET n = n - 1 WHERE state = old.state;
+    END""",
+    """CREATE TRIGGER state_counts_update AFTER UPDATE OF state ON messages
+    WHEN old.state IS NOT new.state BEGIN
+        UPDATE state_counts SET n = n - 1 WHERE state = old.state;
+        INSERT INTO state_counts (state, n) VALUES (new.state, 1)
+        ON CONFLICT (state) DO UPDATE SET n = n + 1;
+    END""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _NON_FINAL_SQL = "(" + ", ".join(f"'{state}'" for state in NON_FINAL_STATES) + ")"
@@ -367,6 +395,7 @@ def _check_state(state: str) -> str:
 
 
 _NUMBER_QUERY = re.compile(r"[\d\s+\-().]+\Z")
+_PHONE_QUERY = re.compile(r"\s*(\+|\(|\d+\s)")  # "+65 ...", "(65) ...", "65 9123 ...": a number
 _WORDISH = re.compile(r"[^\W_]")
 
 
@@ -374,17 +403,21 @@ def _fts_query(search: str | None) -> str | None:
     """Turns what a person typed into an FTS5 query that cannot be a syntax error.
 
     Each whitespace-separated term is a quoted phrase with a prefix match on its last token, so
-    ``dec02e44-c76f`` finds that umid and ``deliv`` finds "delivery". A query that is only a
-    phone number (``+65 9123 4567``) becomes one digit string, as the number is stored.
+    ``dec02e44-c76f`` finds that umid and ``deliv`` finds "delivery". A query that could be a
+    phone number (``+65 9123 4567``) also matches as one digit string, as numbers are stored.
     """
     if not search or not search.strip():
         return None
-    if _NUMBER_QUERY.match(search) and sum(ch.isdigit() for ch in search) >= 3:
-        return '"' + "".join(ch for ch in search if ch.isdigit()) + '" *'
     terms = [term for term in search.split() if _WORDISH.search(term)]
-    if not terms:
-        return None
-    return " AND ".join('"' + term.replace('"', '""') + '" *' for term in terms)
+    words = " AND ".join('"' + term.replace('"', '""') + '" *' for term in terms)
+    if _NUMBER_QUERY.match(search) and sum(ch.isdigit() for ch in search) >= 3:
+        number = '"' + "".join(ch for ch in search if ch.isdigit()) + '" *'
+        if _PHONE_QUERY.match(search) or words in ("", number):
+            # Only the number: short digit groups as words would each match thousands of
+            # different numbers.
+            return number
+        return f"({number}) OR ({words})"
+    return words or None
 
 
 def _is_busy(error: sqlite3.Error) -> bool:
@@ -393,6 +426,24 @@ def _is_busy(error: sqlite3.Error) -> bool:
         return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     text = str(error).lower()
     return "locked" in text or "busy" in text
+
+
+def _retry_busy(attempt: Callable[[], T]) -> T:
+    """Runs ``attempt`` again (whole) while SQLite answers SQLITE_BUSY, up to a deadline.
+
+    The busy timeout covers almost every wait; this loop covers the cases it does not (a lock
+    held longer than the timeout, WAL recovery by another process, a journal-mode change).
+    """
+    deadline = time.monotonic() + BUSY_DEADLINE_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
 
 
 # --------------------------------------------------------------------------------------------
@@ -479,9 +530,12 @@ class History:
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
+        # The data directory is sms-tui's own; a directory named by the caller may be shared.
+        self._own_directory = path is None
         self._lock = threading.RLock()
         self._owners = _OwnerLocks(self.path)
         self._conn: sqlite3.Connection | None = None
+        self._damaged = False  # once a read finds damage, nothing optional writes to the file
         self._conn = self._open()
 
     # -- opening ----------------------------------------------------------------------------
@@ -504,26 +558,10 @@ class History:
             ) from error
         if path.is_dir():
             raise HistoryError(f"The history database {path} is a directory, not a file.")
+        self._make_private()
         conn = self._connect()
         try:
-            # Read before anything writes: a file that is not ours or not a database is left
-            # exactly as it was.
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            objects = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise HistoryError(
-                    f"The history database {path} was written by a newer sms-tui (schema "
-                    f"version {version}; this one knows up to {SCHEMA_VERSION}). It was left "
-                    "unchanged: upgrade sms-tui to use it."
-                )
-            if version == 0 and objects:
-                raise HistoryError(
-                    f"{path} is an SQLite database but not an sms-tui history; it was left "
-                    "unchanged. Move it aside so that sms-tui can create its history there."
-                )
-            conn.execute("PRAGMA journal_mode = WAL").fetchone()
-            if version < SCHEMA_VERSION:
-                self._run_write(conn, self._migrate)
+            _retry_busy(lambda: self._prepare(conn))
         except sqlite3.Error as error:
             conn.close()
             raise self._error(error) from error
@@ -531,6 +569,50 @@ class History:
             conn.close()
             raise
         return conn
+
+    def _make_private(self) -> None:
+        """Owner-only, also for a file restored with cp or a directory made by another tool:
+        the history holds phone numbers and message texts."""
+        targets = [(self.path.with_name(self.path.name + suffix), 0o600)
+                   for suffix in ("", "-wal", "-shm")]
+        if self._own_directory:
+            targets.append((self.path.parent, 0o700))
+        me = os.geteuid() if hasattr(os, "geteuid") else None  # None: no owners (Windows)
+        for target, wanted in targets:
+            with contextlib.suppress(OSError):  # absent, or not ours: nothing to tighten
+                info = target.stat()
+                if info.st_mode & 0o077 and me in (None, info.st_uid):
+                    os.chmod(target, stat.S_IMODE(info.st_mode) & wanted)
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Checks the file is ours and sound, then brings it to WAL and the current schema."""
+        path = self.path
+        # Read before anything writes: a file that is not ours or not a database is left
+        # exactly as it was.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        objects = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"The history database {path} was written by a newer sms-tui (schema "
+                f"version {version}; this one knows up to {SCHEMA_VERSION}). It was left "
+                "unchanged: upgrade sms-tui to use it."
+            )
+        if version == 0 and objects:
+            raise HistoryError(
+                f"{path} is an SQLite database but not an sms-tui history; it was left "
+                "unchanged. Move it aside so that sms-tui can create its history there."
+            )
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if objects and (mode != "wal" or version < SCHEMA_VERSION):
+            # About to change an existing file (its journal mode or its schema): first make
+            # sure it is sound, so that a damaged file is reported, never written to.
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+            if problems != ["ok"]:
+                raise self._damaged_error("; ".join(problems))
+        if mode != "wal":
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        if version < SCHEMA_VERSION:
+            self._run_write(conn, self._migrate)
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -567,11 +649,7 @@ class History:
         if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or isinstance(
             error, sqlite3.DatabaseError
         ) and not isinstance(error, sqlite3.OperationalError | sqlite3.IntegrityError):
-            return HistoryError(
-                f"The history database {self.path} is damaged or is not a database ({text}). "
-                "sms-tui left it unchanged: move it aside to start a new history, or restore "
-                "it from a backup."
-            )
+            return self._damaged_error(text)
         if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED"):
             return HistoryError(
                 f"The history database {self.path} stayed busy for more than "
@@ -580,6 +658,14 @@ class History:
         if name.startswith("SQLITE_READONLY"):
             return HistoryError(f"The history database {self.path} cannot be written ({text}).")
         return HistoryError(f"Cannot use the history database {self.path} ({text}).")
+
+    def _damaged_error(self, detail: str) -> HistoryError:
+        self._damaged = True
+        return HistoryError(
+            f"The history database {self.path} is damaged or is not a database ({detail}). "
+            "sms-tui left it unchanged: move it aside to start a new history, or restore it "
+            "from a backup."
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -591,44 +677,38 @@ class History:
 
     @staticmethod
     def _run_write(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Runs ``work`` in one BEGIN IMMEDIATE transaction, retrying it whole on SQLITE_BUSY."""
-        deadline = time.monotonic() + BUSY_DEADLINE_SECONDS
-        delay = 0.005
-        while True:
+        """Runs ``work`` in one BEGIN IMMEDIATE transaction, retrying it whole on SQLITE_BUSY.
+
+        IMMEDIATE takes the write lock up front (waiting through the busy handler), so a
+        transaction never fails half-way for a lock another writer holds.
+        """
+
+        def attempt() -> T:
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = work(conn)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                return result
-            except sqlite3.OperationalError as error:
-                if not _is_busy(error) or time.monotonic() > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.25)
+                result = work(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+
+        return _retry_busy(attempt)
 
     @staticmethod
     def _run_read(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
         """Runs ``work`` in one read transaction (a consistent snapshot), retrying on busy."""
-        deadline = time.monotonic() + BUSY_DEADLINE_SECONDS
-        delay = 0.005
-        while True:
+
+        def attempt() -> T:
+            conn.execute("BEGIN")
             try:
-                conn.execute("BEGIN")
-                try:
-                    return work(conn)
-                finally:
-                    if conn.in_transaction:
-                        conn.execute("COMMIT")
-            except sqlite3.OperationalError as error:
-                if not _is_busy(error) or time.monotonic() > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.25)
+                return work(conn)
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+        return _retry_busy(attempt)
 
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
@@ -648,8 +728,11 @@ class History:
         with self._lock:
             conn, self._conn = self._conn, None
             if conn is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("PRAGMA optimize")
+                if not self._damaged:
+                    with contextlib.suppress(sqlite3.Error):
+                        # Fresh planner statistics, sampled so that closing stays quick.
+                        conn.execute("PRAGMA analysis_limit = 1000")
+                        conn.execute("PRAGMA optimize")
                 conn.close()
             self._owners.release()
 
@@ -686,30 +769,33 @@ class History:
             for m in messages
         ]
 
-        def work(conn: sqlite3.Connection) -> list[int]:
-            # One INSERT ... RETURNING per row: ids are exact even if another process inserts
-            # between them (it cannot: we hold the write lock, but this does not rely on it).
-            ids = []
-            for row in rows:
-                ids.append(conn.execute(_INSERT + " RETURNING id", row).fetchone()[0])
-            return ids
-
-        return self._write(work)
+        return list(self._write(lambda conn: _insert_rows(conn, rows)))
 
     def import_records(
         self, records: Iterable[Mapping[str, Any]], *, chunk_size: int = 20_000
     ) -> int:
         """Bulk-adds records given as mappings of MessageRecord fields (e.g. a JSONL export).
 
-        New ids are assigned (``id`` is ignored; ``resent_from`` is kept as given). Each chunk
-        is one transaction; a record imported as ``pending`` becomes ``unknown`` since nothing
-        here is sending it. Returns how many were added.
+        New ids are assigned in the order given (``id`` is ignored; ``resent_from`` is kept as
+        given), so give them oldest first (an export is newest first). Each chunk is one
+        transaction; a record imported as ``pending`` becomes ``unknown`` since nothing here is
+        sending it. This is also the bulk path: one INSERT per chunk. Returns how many were
+        added; a record lacking a required field raises InvalidInput naming it.
         """
         total = 0
         chunk: list[tuple[Any, ...]] = []
         now = _now()
-        for record in records:
-            chunk.append(self._import_row(record, now))
+        for number, record in enumerate(records, start=1):
+            try:
+                chunk.append(self._import_row(record, now))
+            except KeyError as error:
+                raise InvalidInput(
+                    f"Record {number} to import has no {error.args[0]!r}; the import stopped there."
+                ) from None
+            except (TypeError, ValueError) as error:
+                raise InvalidInput(
+                    f"Record {number} to import is not usable ({error}); the import stopped there."
+                ) from None
             if len(chunk) >= chunk_size:
                 total += self._insert_many(chunk)
                 chunk = []
@@ -741,11 +827,7 @@ class History:
         )
 
     def _insert_many(self, rows: list[tuple[Any, ...]]) -> int:
-        def work(conn: sqlite3.Connection) -> int:
-            conn.executemany(_INSERT, rows)
-            return len(rows)
-
-        return self._write(work)
+        return len(self._write(lambda conn: _insert_rows(conn, rows)))
 
     def record_outcome(
         self,
@@ -798,7 +880,7 @@ class History:
         error_code: int | None = None,
         error_message: str | None = None,
         status_at: datetime | str | None = None,
-        checked_at: datetime | None = None,
+        checked_at: datetime | str | None = None,
     ) -> None:
         """Records a status lookup: the new state, 8x8's time for it and when we asked."""
         _check_state(state)
@@ -920,7 +1002,14 @@ class History:
         match = _fts_query(flt.search)
         where, params = _where(flt, "m")
 
+        only_states = not (flt.since or flt.until or flt.profile)
+
         def work(conn: sqlite3.Connection) -> int:
+            if match is None and only_states:
+                sql = "SELECT coalesce(sum(n), 0) FROM state_counts"
+                if flt.states:
+                    sql += f" WHERE state IN ({', '.join('?' * len(flt.states))})"
+                return conn.execute(sql, flt.states).fetchone()[0]
             if match is None:
                 sql = "SELECT count(*) FROM messages m" + (f" WHERE {where}" if where else "")
                 return conn.execute(sql, params).fetchone()[0]
@@ -949,9 +1038,7 @@ class History:
                 )))
             }
         rows = self._read(
-            lambda conn: conn.execute(
-                "SELECT state, count(*) FROM messages GROUP BY state"
-            ).fetchall()
+            lambda conn: conn.execute("SELECT state, n FROM state_counts WHERE n > 0").fetchall()
         )
         return {state: n for state, n in rows}
 
@@ -972,16 +1059,25 @@ class History:
             extra += " AND profile = ?"
             params.append(profile)
         sql = (
-            _SELECT + f" WHERE umid IS NOT NULL AND state IN {_NON_FINAL_SQL}{extra} "
+            "SELECT " + ", ".join(_COLUMNS) + " FROM messages INDEXED BY messages_refresh "
+            f"WHERE umid IS NOT NULL AND state IN {_NON_FINAL_SQL}{extra} "
             "ORDER BY checked_at, id LIMIT ?"
         )
         rows = self._read(lambda conn: conn.execute(sql, [*params, int(limit)]).fetchall())
         return [_record(row) for row in rows]
 
     def find_by_umid(self, umid: str) -> MessageRecord | None:
+        """The newest record with this umid (8x8's message id), if any."""
+        if not _WORDISH.search(umid):
+            return None
+        # Through the full-text index (a b-tree index on umid would slow every insert down).
+        match = 'umid : "' + umid.replace('"', '""') + '"'
+        cols = ", ".join(f"m.{c}" for c in _COLUMNS)
         rows = self._read(
             lambda conn: conn.execute(
-                _SELECT + " WHERE umid = ? ORDER BY id DESC LIMIT 1", (umid,)
+                f"SELECT {cols} FROM messages_fts f CROSS JOIN messages m ON m.id = f.rowid "
+                "WHERE messages_fts MATCH ? AND m.umid = ? ORDER BY f.rowid DESC LIMIT 1",
+                (match, umid),
             ).fetchall()
         )
         return _record(rows[0]) if rows else None
@@ -1028,6 +1124,28 @@ class History:
 # Query building
 
 
+def _insert_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> range:
+    """Inserts rows (in _INSERT_COLUMNS order) inside the caller's write transaction.
+
+    Ids are given explicitly, continuing after the largest id ever used, so the i-th row gets
+    exactly the i-th id; holding the write lock, nobody can take one in between.
+    """
+    conn.execute(_STAGING)
+    conn.execute("DELETE FROM temp.staging")
+    conn.executemany(_STAGE, rows)
+    (last,) = conn.execute(
+        "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0), "
+        "coalesce((SELECT max(id) FROM messages), 0))"
+    ).fetchone()
+    conn.execute(
+        f"INSERT INTO messages (id, {_INSERT_LIST}) "
+        f"SELECT ? + n, {_INSERT_LIST} FROM temp.staging ORDER BY n",
+        (last,),
+    )
+    conn.execute("DELETE FROM temp.staging")
+    return range(last + 1, last + 1 + len(rows))
+
+
 def _where(flt: HistoryFilter, alias: str = "") -> tuple[str, list[Any]]:
     """The non-search conditions of a filter as SQL (joined with AND) and its parameters."""
     prefix = f"{alias}." if alias else ""
@@ -1049,14 +1167,20 @@ def _where(flt: HistoryFilter, alias: str = "") -> tuple[str, list[Any]]:
 
 
 # Below this many rows in a date range, reading them through the created_at index and sorting is
-# cheapest; above it, walking ids newest first and skipping the rest is.
+# cheapest; above it, walking ids newest first and skipping the rest is, unless that walk would
+# first have to pass more than _NEWER_ROWS rows newer than the range.
 _DATE_INDEX_ROWS = 5_000
+_NEWER_ROWS = 20_000
 
 
 def _page_ids(
     conn: sqlite3.Connection, flt: HistoryFilter, before: int | None, limit: int
 ) -> list[int]:
-    """The ids of one page. Each shape of filter gets the plan that reads about `limit` rows."""
+    """The ids of one page. Each shape of filter gets a plan that reads few rows beyond `limit`.
+
+    Plans are named (INDEXED BY, CROSS JOIN) rather than left to the planner, whose choice
+    would depend on whether statistics happen to exist in the file.
+    """
     match = _fts_query(flt.search)
     keyset = "" if before is None else " AND id < ?"
     keyset_params = [] if before is None else [before]
@@ -1077,11 +1201,11 @@ def _page_ids(
     where, params = _where(rest)
     condition = (f" AND {where}" if where else "") + keyset
     if flt.states:
-        # One index walk per state, each already newest first; SQLite merges the few results.
-        # A single `state IN (...)` would collect every row of those states and sort them.
+        # One walk of the (state, id) index per state, each already newest first; the merge
+        # handles a few pages. `state IN (...)` would gather every row of them and sort.
         parts = [
-            f"SELECT id FROM (SELECT id FROM messages WHERE state = ?{condition} "
-            "ORDER BY id DESC LIMIT ?)"
+            "SELECT id FROM (SELECT id FROM messages INDEXED BY messages_state "
+            f"WHERE state = ?{condition} ORDER BY id DESC LIMIT ?)"
             for _ in flt.states
         ]
         sql = " UNION ALL ".join(parts) + " ORDER BY 1 DESC LIMIT ?"
@@ -1090,18 +1214,38 @@ def _page_ids(
             all_params += [state, *params, *keyset_params, limit]
         return [r[0] for r in conn.execute(sql, [*all_params, limit])]
 
-    index = ""
     if flt.since is not None or flt.until is not None:
-        probe = conn.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM messages INDEXED BY messages_created "
-            f"WHERE {where}{keyset} LIMIT {_DATE_INDEX_ROWS})",
-            [*params, *keyset_params],
-        ).fetchone()[0]
-        index = " INDEXED BY messages_created" if probe < _DATE_INDEX_ROWS else " NOT INDEXED"
-    sql = (
-        f"SELECT id FROM messages{index} WHERE 1{condition} ORDER BY id DESC LIMIT ?"
-    )
+        index = _date_plan(conn, flt, keyset, keyset_params)
+    elif flt.profile is not None:
+        index = " INDEXED BY messages_profile"  # (profile, id): newest first, as it stands
+    else:
+        index = ""  # the table itself, by id
+    sql = f"SELECT id FROM messages{index} WHERE 1{condition} ORDER BY id DESC LIMIT ?"
     return [r[0] for r in conn.execute(sql, [*params, *keyset_params, limit])]
+
+
+def _date_plan(
+    conn: sqlite3.Connection, flt: HistoryFilter, keyset: str, keyset_params: list[Any]
+) -> str:
+    """Index choice for a date range, from two bounded counts over the created_at index."""
+    dates, params = _where(HistoryFilter(since=flt.since, until=flt.until))
+    in_range = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM messages INDEXED BY messages_created "
+        f"WHERE {dates}{keyset} LIMIT {_DATE_INDEX_ROWS})",
+        [*params, *keyset_params],
+    ).fetchone()[0]
+    if in_range < _DATE_INDEX_ROWS:
+        return " INDEXED BY messages_created"  # few rows: read them all and sort by id
+    if flt.until is None:
+        return " NOT INDEXED"  # the range reaches the newest messages: walk ids from the top
+    newer = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM messages INDEXED BY messages_created "
+        f"WHERE created_at >= ?{keyset} LIMIT {_NEWER_ROWS})",
+        [_ts(flt.until), *keyset_params],
+    ).fetchone()[0]
+    # Many newer rows to pass: scanning the range's index entries (small, no table reads) and
+    # keeping the top `limit` ids costs less than reading every newer row of the table.
+    return " NOT INDEXED" if newer < _NEWER_ROWS else " INDEXED BY messages_created"
 
 
 def _write_export(
@@ -1123,6 +1267,8 @@ def _write_export(
     if limit is not None:
         sql += " LIMIT ?"
         sql_params = [*sql_params, int(limit)]
+    # The retry on SQLITE_BUSY can only strike while the snapshot is being taken, that is,
+    # before the first row is written: an export is never written twice.
     cursor = conn.execute(sql, sql_params)
     written = 0
     writer = None

@@ -501,9 +501,8 @@ async def refresh_statuses(
     Returns how many records changed state. A rate limit ends the round early; credentials or
     network failures are raised. Resumable: each answer is recorded as soon as it arrives.
     """
-    records = await asyncio.to_thread(history.refreshable, limit or 100)
-    if profile is not None:
-        records = [r for r in records if r.subaccount_id == profile.subaccount_id]
+    subaccount = profile.subaccount_id if profile is not None else None
+    records = await asyncio.to_thread(history.refreshable, limit or 100, subaccount_id=subaccount)
     changed = 0
     last_lookup = 0.0
     for record in records:
