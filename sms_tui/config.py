@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import os
 import re
 import tempfile
@@ -446,23 +447,60 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
             f"Cannot create the settings directory {directory}: {exc.strerror}."
         ) from None
     text = _HEADER + tomli_w.dumps(_to_toml(settings))
+    try:
+        _write_private_file(target, text.encode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"Cannot write the settings file {target}: {exc.strerror}.") from None
+    return target
+
+
+def _write_private_file(target: Path, data: bytes) -> None:
+    """Replace `target` atomically with `data`, owner-only: a crash leaves the old file or the
+    new one, never half of either."""
+    directory = target.parent
     temp_name: str | None = None
     try:
         fd, temp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             os.chmod(temp_name, 0o600)  # mkstemp already does; be explicit about what we rely on
-            handle.write(text.encode("utf-8"))
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp_name, target)
         temp_name = None
         _fsync_dir(directory)
-    except OSError as exc:
-        raise ConfigError(f"Cannot write the settings file {target}: {exc.strerror}.") from None
     finally:
         if temp_name is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temp_name)
+
+
+def draft_path() -> Path:
+    """Where the message being composed is kept between keystrokes and restarts."""
+    return data_dir() / "draft.json"
+
+
+def load_draft() -> dict:
+    """The saved compose draft as a dict; empty when there is none or it cannot be read (a lost
+    draft must never stop the app from starting)."""
+    try:
+        data = json.loads(draft_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_draft(draft: dict) -> Path:
+    """Write the compose draft atomically and owner-only (it holds numbers and message text).
+
+    Raises ConfigError when the data directory cannot be written.
+    """
+    target = draft_path()
+    try:
+        ensure_data_dir()
+        _write_private_file(target, json.dumps(draft, ensure_ascii=False).encode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"Cannot save the draft to {target}: {exc.strerror}.") from None
     return target
 
 

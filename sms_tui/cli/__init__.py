@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -53,8 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        if importlib.util.find_spec(f"sms_tui.cli.{name}") is None:  # TEMP while helpers write
-            continue
         importlib.import_module(f"sms_tui.cli.{name}").add_parser(subparsers)
     return parser
 
