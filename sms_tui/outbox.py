@@ -221,13 +221,19 @@ async def send(
 ) -> SendReport:
     """Record, send and record the outcome. Never raises for an 8x8 or network failure."""
     from sms_tui.history import NewMessage
+    from sms_tui.models import SmsRequest
 
     draft = prepared.draft
     several = len(prepared.recipients) > 1
     base_id = prepared.client_message_id or new_client_message_id()
-    ids = [
-        f"{base_id}-{index}" if several else base_id
-        for index in range(1, len(prepared.recipients) + 1)
+    fields = _request_fields(prepared)
+    requests = [
+        SmsRequest(
+            destination=recipient.e164,
+            client_message_id=f"{base_id}-{index}" if several else base_id,
+            **fields,
+        )
+        for index, recipient in enumerate(prepared.recipients, start=1)
     ]
     pending = [
         NewMessage(
@@ -235,18 +241,20 @@ async def send(
             subaccount_id=profile.subaccount_id,
             region=profile.region_label(),
             sender=prepared.sender.value or None,
-            destination=recipient.e164,
+            destination=request.destination,
             text=draft.text,
             requested_encoding=draft.encoding.upper(),
             encoding=prepared.analysis.encoding,
             units=prepared.analysis.units,
             segment_count=prepared.analysis.segment_count,
-            client_message_id=message_id,
+            client_message_id=request.client_message_id,
             scheduled_at=_iso(draft.scheduled),
             expiry_at=_iso(draft.expiry),
             resent_from=draft.resent_from,
+            # The body exactly as it goes to 8x8 (a batch sends these as its `messages`).
+            request_json=request.model_dump_json(by_alias=True, exclude_none=True),
         )
-        for recipient, message_id in zip(prepared.recipients, ids, strict=True)
+        for request in requests
     ]
     record_ids = await asyncio.to_thread(history.add_pending, pending)
     total = len(record_ids)
@@ -254,9 +262,9 @@ async def send(
         on_progress(0, total)
 
     if several:
-        outcomes = await _send_batches(prepared, ids, client, on_progress)
+        outcomes = await _send_batches(requests, client, on_progress)
     else:
-        outcomes = [await _send_one(prepared, ids[0], client)]
+        outcomes = [await _send_one(requests[0], client)]
         if on_progress:
             on_progress(1, 1)
 
@@ -325,14 +333,7 @@ def _request_fields(prepared: PreparedSend) -> dict:
     return fields
 
 
-async def _send_one(prepared: PreparedSend, client_message_id: str, client) -> _Outcome:
-    from sms_tui.models import SmsRequest
-
-    request = SmsRequest(
-        destination=prepared.recipients[0].e164,
-        client_message_id=client_message_id,
-        **_request_fields(prepared),
-    )
+async def _send_one(request, client) -> _Outcome:
     try:
         response = await client.send(request)
     except SmsTuiError as error:
@@ -341,34 +342,27 @@ async def _send_one(prepared: PreparedSend, client_message_id: str, client) -> _
 
 
 async def _send_batches(
-    prepared: PreparedSend,
-    ids: Sequence[str],
+    requests: Sequence,
     client,
     on_progress: Callable[[int, int], None] | None,
 ) -> list[_Outcome]:
-    from sms_tui.models import BatchRequest, SmsRequest
+    from sms_tui.models import BatchRequest
 
-    base = _request_fields(prepared)
-    total = len(prepared.recipients)
+    total = len(requests)
     outcomes: list[_Outcome] = []
     for start in range(0, total, BATCH_LIMIT):
-        chunk = range(start, min(start + BATCH_LIMIT, total))
+        chunk = requests[start : start + BATCH_LIMIT]
         request = BatchRequest(
             client_batch_id=new_client_batch_id(),
             include_messages_in_response=True,
-            messages=[
-                SmsRequest(
-                    destination=prepared.recipients[i].e164, client_message_id=ids[i], **base
-                )
-                for i in chunk
-            ],
+            messages=list(chunk),
         )
         try:
             responses = await client.send_batch(request)
         except SmsTuiError as error:
             outcomes.extend(_failure(error) for _ in chunk)
         else:
-            outcomes.extend(_batch_outcomes(responses, [ids[i] for i in chunk]))
+            outcomes.extend(_batch_outcomes(responses, [m.client_message_id for m in chunk]))
         if on_progress:
             on_progress(len(outcomes), total)
     return outcomes

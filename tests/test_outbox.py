@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import subprocess
 import sys
@@ -75,6 +76,14 @@ def test_a_single_send_is_recorded_as_queued_with_its_umid(sandbox, profile, his
     assert record.sender == "MyBrand"
     assert record.encoding == "GSM7" and record.segment_count == 1
     assert sandbox.accepted(record.client_message_id) == 1
+    sent = json.loads(record.request_json)
+    assert sent == {
+        "destination": "+6512345678",
+        "text": "Hello from the tests",
+        "encoding": "AUTO",
+        "source": "MyBrand",
+        "clientMessageId": record.client_message_id,
+    }
 
 
 def test_national_numbers_use_the_profile_country(sandbox, profile, history):
