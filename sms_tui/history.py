@@ -186,9 +186,10 @@ _INSERT_LIST = ", ".join(_INSERT_COLUMNS)
 _STAGING = (
     f"CREATE TEMP TABLE IF NOT EXISTS staging (n INTEGER PRIMARY KEY, {_INSERT_LIST})"
 )
-_STAGE = (
-    f"INSERT INTO temp.staging ({_INSERT_LIST}) "
-    f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
+# Columns whose values SQLite stores the same whichever of int, float or bool equal values come
+# as (numeric affinity), so a value shared by a whole batch may be bound once for all of them.
+_NUMERIC_COLUMNS = frozenset(
+    {"units", "segment_count", "http_status", "error_code", "price", "resent_from"}
 )
 
 
@@ -300,6 +301,7 @@ _V2 = (
         INSERT INTO messages_fts(rowid, {_FTS_COLUMNS})
         VALUES (new.id, new.text, new.destination, new.sender, new.umid, new.client_message_id);
     END""",
+    "INSERT INTO messages_fts(messages_fts, rank) VALUES ('automerge', 16)",
     # Rows written by a version-1 release become searchable.
     "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
 )
@@ -1130,20 +1132,53 @@ def _insert_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> r
     Ids are given explicitly, continuing after the largest id ever used, so the i-th row gets
     exactly the i-th id; holding the write lock, nobody can take one in between.
     """
+    # Binding a parameter costs Python about as much as SQLite's whole insert of it, and most
+    # columns of a batch hold one value throughout (NULL error fields, the profile, the region):
+    # those are bound once in the INSERT ... SELECT and only the varying ones are staged.
+    columns = list(zip(*rows, strict=True))
+    staged: list[str] = []
+    staged_values: list[tuple[Any, ...]] = []
+    select: list[str] = []
+    shared: list[Any] = []
+    for name, values in zip(_INSERT_COLUMNS, columns, strict=True):
+        first = values[0]
+        if _shared_value(name, first) and values.count(first) == len(values):
+            select.append("?")
+            shared.append(first)
+        else:
+            select.append(name)
+            staged.append(name)
+            staged_values.append(values)
     conn.execute(_STAGING)
     conn.execute("DELETE FROM temp.staging")
-    conn.executemany(_STAGE, rows)
+    if staged:
+        conn.executemany(
+            f"INSERT INTO temp.staging ({', '.join(staged)}) "
+            f"VALUES ({', '.join('?' * len(staged))})",
+            zip(*staged_values, strict=True),
+        )
+    else:
+        conn.executemany("INSERT INTO temp.staging (n) VALUES (NULL)", [()] * len(rows))
     (last,) = conn.execute(
         "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0), "
         "coalesce((SELECT max(id) FROM messages), 0))"
     ).fetchone()
     conn.execute(
         f"INSERT INTO messages (id, {_INSERT_LIST}) "
-        f"SELECT ? + n, {_INSERT_LIST} FROM temp.staging ORDER BY n",
-        (last,),
+        f"SELECT ? + n, {', '.join(select)} FROM temp.staging ORDER BY n",
+        (last, *shared),
     )
     conn.execute("DELETE FROM temp.staging")
     return range(last + 1, last + 1 + len(rows))
+
+
+def _shared_value(column: str, value: Any) -> bool:
+    """Whether ``value``, if every row has it, may be bound once (equal means stored alike)."""
+    kind = type(value)
+    # 1 == 1.0 == True, and "x" equals only str: only where affinity stores them alike.
+    return value is None or kind is str or (
+        kind in (int, float, bool) and column in _NUMERIC_COLUMNS
+    )
 
 
 def _where(flt: HistoryFilter, alias: str = "") -> tuple[str, list[Any]]:
