@@ -851,23 +851,57 @@ class History:
         It overwrites ``unknown`` too: if another sms-tui presumed this send lost, the real
         answer arriving later wins.
         """
-        _check_state(state)
-        values = (
-            _now(), state, umid, batch_id, http_status, error_code, error_message, error_id,
-            state_detail, encoding, _clean_json(response_json), record_id,
+        self.record_outcomes(
+            [
+                (
+                    record_id,
+                    {
+                        "state": state, "umid": umid, "batch_id": batch_id,
+                        "http_status": http_status, "error_code": error_code,
+                        "error_message": error_message, "error_id": error_id,
+                        "state_detail": state_detail, "encoding": encoding,
+                        "response_json": response_json,
+                    },
+                )
+            ]
         )
 
+    _OUTCOME_FIELDS = (
+        "umid", "batch_id", "http_status", "error_code", "error_message", "error_id",
+        "state_detail", "encoding", "response_json",
+    )
+
+    def record_outcomes(self, outcomes: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+        """`record_outcome` for many records in one transaction (a batch's answers).
+
+        Each item is (record id, fields of `record_outcome`); fields left out are None.
+        """
+        now = _now()
+        rows = []
+        for record_id, outcome in outcomes:
+            unknown = set(outcome) - {"state", *self._OUTCOME_FIELDS}
+            if unknown:
+                raise TypeError(f"unknown outcome fields: {', '.join(sorted(unknown))}")
+            _check_state(outcome["state"])
+            get = outcome.get
+            rows.append((
+                now, outcome["state"], get("umid"), get("batch_id"), get("http_status"),
+                get("error_code"), get("error_message"), get("error_id"), get("state_detail"),
+                get("encoding"), _clean_json(get("response_json")), record_id,
+            ))
+
         def work(conn: sqlite3.Connection) -> None:
-            cursor = conn.execute(
-                "UPDATE messages SET updated_at = ?, state = ?, owner = NULL, "
-                "umid = coalesce(?, umid), batch_id = coalesce(?, batch_id), "
-                "http_status = ?, error_code = ?, error_message = ?, error_id = ?, "
-                "state_detail = ?, encoding = coalesce(?, encoding), "
-                "response_json = coalesce(?, response_json) WHERE id = ?",
-                values,
-            )
-            if cursor.rowcount == 0:
-                raise RecordNotFound(f"There is no message #{record_id} in the history.")
+            for values in rows:
+                cursor = conn.execute(
+                    "UPDATE messages SET updated_at = ?, state = ?, owner = NULL, "
+                    "umid = coalesce(?, umid), batch_id = coalesce(?, batch_id), "
+                    "http_status = ?, error_code = ?, error_message = ?, error_id = ?, "
+                    "state_detail = ?, encoding = coalesce(?, encoding), "
+                    "response_json = coalesce(?, response_json) WHERE id = ?",
+                    values,
+                )
+                if cursor.rowcount == 0:
+                    raise RecordNotFound(f"There is no message #{values[-1]} in the history.")
 
         self._write(work)
 

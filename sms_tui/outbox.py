@@ -268,11 +268,17 @@ async def send(
         if on_progress:
             on_progress(1, 1)
 
+    await asyncio.to_thread(
+        history.record_outcomes,
+        [
+            (record_id, outcome.record_fields())
+            for record_id, outcome in zip(record_ids, outcomes, strict=True)
+        ],
+    )
     report = SendReport()
     for record_id, recipient, outcome in zip(
         record_ids, prepared.recipients, outcomes, strict=True
     ):
-        await asyncio.to_thread(history.record_outcome, record_id, **outcome.record_fields())
         report.results.append(
             SendResult(
                 record_id=record_id,
