@@ -13,6 +13,7 @@ import asyncio
 import email.utils
 import json
 import logging
+import math
 import re
 import socket
 import ssl
@@ -75,6 +76,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://sms.8x8.com"
 USER_AGENT = f"sms-tui/{__version__}"
 SUBACCOUNT_PATTERN = re.compile(r"^[A-Za-z0-9\-._&]{3,50}$")
+# The longest wait a 429 can ask of a caller; 8x8 itself asks for seconds.
+MAX_RETRY_AFTER = 3_600.0
 _RETRY_IN_MESSAGE = re.compile(r"try again in (\d+(?:\.\d+)?) second", re.IGNORECASE)
 _SENDS = frozenset({"send", "batch"})
 
@@ -487,25 +490,41 @@ class SmsClient:
         return "the connection failed after the request was sent"
 
     def _retry_after(self, response: httpx.Response) -> float:
+        """How long 8x8 asks us to wait, bounded: a server saying "for ever" (or a year, or
+        nonsense) must not make a caller sleep for ever."""
+        return min(self._asked_wait(response), MAX_RETRY_AFTER)
+
+    @staticmethod
+    def _asked_wait(response: httpx.Response) -> float:
         header = response.headers.get("retry-after", "").strip()
         if header:
             try:
-                return max(0.0, float(header))
+                value = float(header)
             except ValueError:
                 try:
                     when = email.utils.parsedate_to_datetime(header)
                     return max(0.0, (when - datetime.now(UTC)).total_seconds())
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     pass
+            else:
+                return max(0.0, value) if math.isfinite(value) else MAX_RETRY_AFTER
         match = _RETRY_IN_MESSAGE.search(response.content.decode("utf-8", "replace"))
         if match:
             return float(match.group(1))
         return 1.0
 
+    def _body(self, response: httpx.Response) -> bytes:
+        """The answer's bytes with the key removed, should a server ever echo it back: nothing
+        parsed from an answer (umid, description, errorId) can then carry it into the history."""
+        secret = self._api_key.reveal().encode("utf-8")
+        if len(secret) < 8 or secret not in response.content:
+            return response.content
+        return response.content.replace(secret, f"…{self._api_key.last4}".encode())
+
     def _api_error(self, response: httpx.Response, operation: str) -> ApiError:
         status = response.status_code
         try:
-            envelope: ErrorEnvelope | None = ErrorEnvelope.model_validate_json(response.content)
+            envelope: ErrorEnvelope | None = ErrorEnvelope.model_validate_json(self._body(response))
         except ValidationError:
             envelope = None
         fields: dict[str, Any] = {"status": status, "operation": operation, "host": self.host}
@@ -535,7 +554,7 @@ class SmsClient:
 
     def _parse(self, response: httpx.Response, model: type[M], operation: str) -> M:
         try:
-            return model.model_validate_json(response.content)
+            return model.model_validate_json(self._body(response))
         except ValidationError as exc:
             detail = _describe(exc, response)
         error_class = UnknownOutcomeProtocolError if operation in _SENDS else ProtocolError

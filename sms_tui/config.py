@@ -115,7 +115,16 @@ def check_base_url(url: str) -> str:
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc += f":{port}"
-    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+    result = f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+    import httpx  # here, not at start-up: only a custom base URL needs it
+
+    try:
+        httpx.URL(result)  # the parser every request will go through must accept it too
+    except httpx.InvalidURL:
+        raise InvalidInput(
+            f"“{text}” is not a valid web address: check the host name for a stray character."
+        ) from None
+    return result
 
 
 def _is_loopback(host: str) -> bool:

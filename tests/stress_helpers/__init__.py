@@ -1,0 +1,1 @@
+"""Scripts the stress suites run as real subprocesses (crash and concurrency tests)."""
