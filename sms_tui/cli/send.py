@@ -9,7 +9,7 @@ import sys
 from datetime import datetime
 
 from sms_tui import cli
-from sms_tui.errors import InvalidInput
+from sms_tui.cli.text_input import read_message_text
 
 
 def add_parser(subparsers) -> None:
@@ -78,31 +78,13 @@ def _timestamp(value: str) -> datetime:
     return parsed
 
 
-def read_text(value: str) -> str:
-    """The message text: the argument itself, or stdin for `-`."""
-    if value != "-":
-        return value
-    try:
-        data = sys.stdin.buffer.read()
-    except OSError as error:
-        raise InvalidInput(f"Cannot read the message from standard input: {error}.") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InvalidInput(
-            f"The message on standard input is not valid UTF-8 (byte {error.start})."
-        ) from None
-    # A trailing newline is how shells end input, not part of the message.
-    return text[:-1] if text.endswith("\n") else text
-
-
 def run(args: argparse.Namespace) -> int:
     from sms_tui import outbox
     from sms_tui.cli.context import open_profile
 
     draft = outbox.Draft(
         to=",".join(args.to),
-        text=read_text(args.text),
+        text=read_message_text(args.text),
         sender=args.sender,
         encoding=args.encoding,
         client_message_id=args.client_message_id,
