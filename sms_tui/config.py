@@ -87,6 +87,9 @@ def check_base_url(url: str) -> str:
     if any(c.isspace() or not c.isprintable() for c in text):
         raise InvalidInput("The base URL cannot contain spaces or control characters.")
     if "://" not in text:
+        if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/", text):
+            # "http:/host" is a mistyped scheme, not a host named "http": never guess it.
+            raise InvalidInput(f"“{text}” is not a valid web address: write it as https://host.")
         text = "https://" + text  # "sms.8x8.com" typed without a scheme
     try:
         parts = urlsplit(text)

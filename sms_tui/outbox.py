@@ -416,11 +416,21 @@ def _accepted(response) -> _Outcome:
             detail=description or "8x8 rejected the message.",
             response_json=raw,
         )
+    if code == "QUEUED":
+        return _Outcome(
+            state="queued",
+            umid=response.umid,
+            encoding=response.encoding,
+            detail=description,
+            response_json=raw,
+        )
+    # An answer that is neither QUEUED nor REJECTED: 8x8 may or may not have taken it.
     return _Outcome(
-        state="queued",
+        state="unknown",
         umid=response.umid,
         encoding=response.encoding,
-        detail=description,
+        detail=f"8x8 answered with status {code or 'none'!r}, which says neither accepted "
+        "nor rejected.",
         response_json=raw,
     )
 

@@ -546,3 +546,9 @@ def test_credentials_in_a_base_url_are_refused_without_echoing_them():
 def test_the_module_names_what_it_exports():
     for name in config.__all__:
         assert hasattr(config, name)
+
+
+@pytest.mark.parametrize("url", ["http:/evil.com", "https:/sms.8x8.com", "ftp:/x"])
+def test_a_mistyped_scheme_is_refused_not_guessed(url):
+    with pytest.raises(InvalidInput):
+        check_base_url(url)

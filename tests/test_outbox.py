@@ -225,3 +225,14 @@ def test_refresh_moves_queued_messages_on_to_delivered(sandbox, profile, history
 
     asyncio.run(refresh_until_final())
     assert records(history)[0].state == "delivered"
+
+
+@pytest.mark.parametrize("code", ["", "FAILED", "SOMETHING_NEW"])
+def test_an_answer_neither_queued_nor_rejected_is_unknown_not_sent(code):
+    from sms_tui.models import SmsResponse
+
+    answer = SmsResponse.model_validate(
+        {"umid": "u-1", "clientMessageId": "c-1", "destination": "6512345678",
+         "encoding": "GSM7", "status": {"code": code, "description": "?"}}
+    )
+    assert outbox._accepted(answer).state == "unknown"

@@ -222,8 +222,8 @@ def test_every_accepted_http_url_means_loopback_to_every_parser(url):
 
 @pytest.mark.parametrize("url", ["https://sms.8x8.com¡", "https://¡"])
 def test_a_host_httpx_cannot_encode_is_refused_as_invalid_input(url):
-    # A stray character typed after the host: the profile must refuse it with a sentence, or
-    # the client must; today the profile saves it and every send ends in httpx.InvalidURL.
+    # A stray character typed after the host: refused with a sentence, not saved into a
+    # profile whose every send would end in httpx.InvalidURL.
     with pytest.raises(InvalidInput):
         config.make_profile(name="p", subaccount_id="acme_hq", region="custom", base_url=url)
         SmsClient(api_key=ApiKey(KEY), subaccount_id="acme_hq", base_url=url)
