@@ -147,14 +147,14 @@ def test_sigkill_at_random_points_never_loses_or_corrupts_a_record(crash_sandbox
             missing = {c for c in reached if c.startswith(prefix)} - set(by_cmid)
             assert not missing, f"run {run}: sent without a record: {sorted(missing)}"
 
-            # Only the one send in flight may be left pending (a batch's outcomes are recorded
-            # one by one, so part of it may already have its outcome).
+            # Only the one send in flight may be left pending, and all of it or none of it: a
+            # batch's outcomes are recorded in one transaction.
             unfinished = [cmid for cmid in begun if cmid not in done]
             assert len(unfinished) <= 1
             pending = [r for r in records if r.state == "pending"]
             if pending:
                 totals["in_flight_kills"] += 1
-                assert {r.client_message_id for r in pending} <= set(
+                assert {r.client_message_id for r in pending} == set(
                     ids_of(unfinished[0], begun[unfinished[0]])
                 )
 
