@@ -396,7 +396,7 @@ class HistoryScreen(Screen):
                 return
             async with send_workflow().client_for(profile) as client:
                 for record in candidates[:STATUS_BATCH]:
-                    fresh = await refresh_one(client, self.history, record, profile)
+                    fresh = await refresh_one(client, self.history, record)
                     self.table.update_record(fresh)
         except Exception as error:  # a loop that runs all session must outlive any failure
             self._status_failed(error)

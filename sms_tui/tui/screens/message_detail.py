@@ -229,8 +229,7 @@ class LookupPacer:
         cls.last = time.monotonic()
 
 
-async def refresh_one(client, history: History, record: MessageRecord, profile: Profile
-                      ) -> MessageRecord:
+async def refresh_one(client, history: History, record: MessageRecord) -> MessageRecord:
     """Look one message up at 8x8 (paced) through the shared workflow; returns it re-read."""
     await LookupPacer.wait()
     await send_workflow().refresh_one(client=client, history=history, record=record)
@@ -530,7 +529,7 @@ class MessageDetailScreen(Screen[DetailResult | None]):
         before = self.record
         try:
             async with send_workflow().client_for(self.profile) as client:
-                record = await refresh_one(client, self.history, self.record, self.profile)
+                record = await refresh_one(client, self.history, self.record)
         except Exception as error:  # whatever the network does, the app carries on and says so
             self.notify(describe_error(error), title="Status not refreshed", severity="error")
             return
