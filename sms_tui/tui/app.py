@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from sms_tui.errors import ConfigError, SmsTuiError
+from sms_tui.tui import styles
 from sms_tui.tui.screens.compose import ComposeScreen
 from sms_tui.tui.widgets.status_header import StatusHeader
 
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
     from sms_tui.history import History
     from sms_tui.sandbox import Sandbox
 
-HERE = Path(__file__).parent
 REFRESH_INTERVAL = 20.0  # seconds between background status rounds while the app is open
 REFRESH_BATCH = 10  # lookups per round; 8x8 allows 1 per second, so a round takes ~10 s
 THEME_SAVE_DELAY = 1.0
@@ -34,17 +35,10 @@ SCREEN_TITLES = {
 }
 
 
-def _css_paths() -> list[Path]:
-    # history.tcss belongs to the history screens; the app loads both so each screen's styles
-    # live beside it, and a missing file (a partial checkout) must not stop the app. Absolute
-    # paths, so that a subclass defined elsewhere (benchmarks, tests) finds them too.
-    return [HERE / name for name in ("app.tcss", "history.tcss") if (HERE / name).exists()]
-
-
 class SmsTuiApp(App[int]):
     """sms-tui: compose and send SMS through 8x8, with the history of what went out."""
 
-    CSS_PATH = _css_paths()
+    CSS_PATH = styles.APP
     TITLE = "sms-tui"
     BINDINGS = [
         Binding("f1", "help", "Help"),
@@ -76,14 +70,41 @@ class SmsTuiApp(App[int]):
         self.balance_text = ""
         self.activity = ""
         self._theme_timer: Timer | None = None
+        self._gc_paused = False
 
     # ---- start-up -------------------------------------------------------------------------
+    def on_load(self) -> None:
+        # Drawing the first frame builds tens of thousands of objects that live as long as
+        # the app (widgets, styles, the stylesheet's rules), and the cyclic garbage collector
+        # would walk all of them, and everything imported, several times over: about a
+        # quarter of the start-up. Nothing collectable piles up in that moment, so collection
+        # waits until the first frame is on screen.
+        if gc.isenabled():
+            gc.disable()
+            self._gc_paused = True
+
+    def _resume_gc(self) -> None:
+        if self._gc_paused:
+            self._gc_paused = False
+            gc.enable()
+
     def on_mount(self) -> None:
         # The compose screen is drawn first; settings, profile and draft follow right after
         # the first frame (the profile file's pydantic models cost more than the frame itself).
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.push_screen(ComposeScreen())
-        self.call_after_refresh(self._after_first_frame)
+        self.call_after_refresh(self._first_frame_drawn)
+
+    def _first_frame_drawn(self) -> None:
+        self._resume_gc()
+        self._after_first_frame()
+
+    def on_unmount(self) -> None:
+        self._resume_gc()  # an app stopped before its first frame must not leave it paused
+
+    def get_default_screen(self) -> Screen:
+        # Compose is the screen everything else opens over, so it is the app's base screen
+        # rather than one pushed over Textual's empty default: one screen less to style.
+        return ComposeScreen(width=self.size.width)
 
     def _after_first_frame(self) -> None:
         self._load_state()
@@ -360,7 +381,7 @@ class SmsTuiApp(App[int]):
     def show_compose(self) -> ComposeScreen | None:
         """Close what is above the compose screen and return it."""
         compose = self.compose_screen
-        while compose is not None and self.screen is not compose and len(self.screen_stack) > 2:
+        while compose is not None and self.screen is not compose and len(self.screen_stack) > 1:
             self.pop_screen()
         return compose
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
@@ -16,8 +16,6 @@ from textual.widgets import (
     Collapsible,
     Footer,
     Input,
-    Label,
-    ProgressBar,
     Select,
     Static,
     TextArea,
@@ -25,8 +23,6 @@ from textual.widgets import (
 
 from sms_tui.errors import InvalidInput, SmsTuiError
 from sms_tui.tui import drafts
-from sms_tui.tui.timeparse import parse_when
-from sms_tui.tui.widgets.advanced import AdvancedFields
 from sms_tui.tui.widgets.meter import MessageMeter, Offer
 from sms_tui.tui.widgets.recipients import RecipientsInput, RecipientsStatus
 from sms_tui.tui.widgets.segment_preview import SegmentPreview
@@ -37,6 +33,7 @@ if TYPE_CHECKING:
     from sms_tui.encoding import Analysis
     from sms_tui.outbox import PreparedSend, SendReport
     from sms_tui.tui.app import SmsTuiApp
+    from sms_tui.tui.widgets.advanced import AdvancedFields
 
 PREVIEW_DELAY = 0.12  # the meter is exact on every key; the preview waits for a pause in typing
 DRAFT_DELAY = 0.4
@@ -77,6 +74,24 @@ class Debounce:
         self.pending = False
 
 
+class MessageArea(TextArea):
+    """The message box. Each edit goes straight to the compose screen: a Changed message
+    bubbling up through every container on each keystroke costs more than the meter does."""
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        screen = self.screen
+        if isinstance(screen, ComposeScreen):
+            screen.message_edited()
+
+
+def _breakpoint_class(breakpoints: list[tuple[int, str]], width: int | None) -> str:
+    """The class Textual's breakpoints give a screen `width` cells wide ("" if unknown)."""
+    if width is None:
+        return ""
+    return max((b for b in breakpoints if width >= b[0]), default=(0, ""))[1]
+
+
 class ComposeScreen(Screen[None]):
     """Write a message and send it; the meter and preview follow every keystroke."""
 
@@ -91,8 +106,14 @@ class ComposeScreen(Screen[None]):
 
     sending: reactive[bool] = reactive(False)
 
-    def __init__(self) -> None:
-        super().__init__(id="compose")
+    def __init__(self, width: int | None = None) -> None:
+        """`width`: the terminal's, when known. The breakpoint class Textual would add on the
+        first resize is then set before any child exists: added later, it restyles every
+        widget of the screen once more."""
+        super().__init__(
+            id="compose", classes=_breakpoint_class(self.HORIZONTAL_BREAKPOINTS, width)
+        )
+        self._styled_fresh = True
         self.analysis: Analysis | None = None  # None until the first edit: see MessageMeter
         self.recipient_count = 0
         self._offer: Offer | None = None
@@ -114,18 +135,18 @@ class ComposeScreen(Screen[None]):
         with Container(id="compose-body"):
             with Vertical(id="compose-form"):
                 with Horizontal(classes="field-row"):
-                    yield Label("From", classes="field-label")
+                    yield Static("From", classes="field-label")
                     yield Input(
                         id="sender", placeholder="sender id (empty: 8x8's default)", compact=True
                     )
                 yield Static("", id="sender-status", classes="field-status")
                 with Horizontal(classes="field-row"):
-                    yield Label("To", classes="field-label")
+                    yield Static("To", classes="field-label")
                     yield RecipientsInput(
                         id="to", placeholder="+65 9123 4567, +1 202 555 0101, …", compact=True
                     )
                 yield RecipientsStatus(id="recipients")
-                message = TextArea(id="message", soft_wrap=True, tab_behavior="focus")
+                message = MessageArea(id="message", soft_wrap=True, tab_behavior="focus")
                 message.border_title = "Message"
                 yield message
                 yield MessageMeter(id="meter")
@@ -138,7 +159,7 @@ class ComposeScreen(Screen[None]):
                     yield Button("Send ^s", id="send", variant="primary", compact=True)
                     yield Static("", id="send-status")
             with Vertical(id="preview-pane"):
-                yield Label("Segments as phones receive them", id="preview-title")
+                yield Static("Segments as phones receive them", id="preview-title")
                 yield SegmentPreview(id="preview")
         yield Footer()
 
@@ -152,6 +173,14 @@ class ComposeScreen(Screen[None]):
         self.app.sync_headers()
         self.query_one("#message", TextArea).focus()
         # The draft is restored by the app once the profile is known (after the first frame).
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles a resumed screen in case the theme changed while it was covered.
+        # The first time, every widget was styled a moment ago as it was mounted: restyling
+        # them all again would only slow down the first frame.
+        if self._styled_fresh:
+            self._styled_fresh = False
+            event.refresh_styles = False
 
     # ---- profile --------------------------------------------------------------------------
     def profile_changed(self, old: Profile | None, new: Profile | None) -> None:
@@ -187,6 +216,8 @@ class ComposeScreen(Screen[None]):
     @on(Collapsible.Expanded, "#advanced")
     async def _advanced_opened(self) -> None:
         if self.advanced_fields is None:
+            from sms_tui.tui.widgets.advanced import AdvancedFields
+
             contents = self.query_one("#advanced Contents")
             fields = AdvancedFields(dict(self._advanced))
             await contents.mount(fields)
@@ -200,8 +231,8 @@ class ComposeScreen(Screen[None]):
         value = fields.query_one("#encoding", Select).value
         return value if isinstance(value, str) else "AUTO"
 
-    @on(TextArea.Changed, "#message")
-    def _message_changed(self) -> None:
+    def message_edited(self) -> None:
+        """Called by the message box after every edit."""
         self._update_meter()
         self._schedule_preview()
         self._schedule_draft_save()
@@ -318,6 +349,8 @@ class ComposeScreen(Screen[None]):
         self._check_advanced()
 
     def _check_advanced(self) -> bool:
+        from sms_tui.tui.timeparse import parse_when
+
         status = self.query_one("#advanced-status", Static)
         problems = []
         for field_id, what in (("#schedule", "schedule"), ("#expiry", "expiry")):
@@ -484,6 +517,7 @@ class ComposeScreen(Screen[None]):
     def prepare_send(self, profile: Profile) -> PreparedSend:
         """Validate the form through the shared workflow (raises InvalidInput; nothing recorded)."""
         from sms_tui import outbox
+        from sms_tui.tui.timeparse import parse_when
 
         draft = self.current_draft()
         scheduled = parse_when(draft.schedule, what="schedule")
@@ -510,7 +544,8 @@ class ComposeScreen(Screen[None]):
 
         self.sending = True
         total = len(prepared.recipients)
-        # Mounted for the send only: one widget fewer to lay out at start-up.
+        from textual.widgets import ProgressBar  # imported and mounted for the send only
+
         progress = ProgressBar(id="send-progress", show_eta=False, total=total)
         progress.display = total > 1
         await self.query_one("#send-row").mount(progress, before="#send-status")

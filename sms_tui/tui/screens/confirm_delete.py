@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Label, Static
 
+from sms_tui.tui import styles
+
 
 @dataclass(frozen=True)
 class DeleteChoice:
@@ -21,6 +23,8 @@ class DeleteChoice:
 
 class ConfirmDelete(ModalScreen[DeleteChoice | None]):
     """Asks before deleting; answers a DeleteChoice, or None when the person backs out."""
+
+    CSS_PATH = [styles.DIALOGS, styles.HISTORY]
 
     BINDINGS = [
         Binding("escape", "cancel", "Keep it"),

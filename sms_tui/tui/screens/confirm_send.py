@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from sms_tui.tui import styles
 from sms_tui.tui.timeparse import describe
 from sms_tui.tui.widgets.meter import ENCODING_LABELS
 
@@ -27,6 +28,8 @@ def _plural(count: int, word: str) -> str:
 
 class ConfirmSendScreen(ModalScreen[bool]):
     """Answers True to send, False to go back to the form (which keeps everything)."""
+
+    CSS_PATH = styles.DIALOGS
 
     BINDINGS = [
         Binding("escape,n", "cancel", "Back to the form"),

@@ -9,6 +9,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from sms_tui.tui import styles
+
 SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "Everywhere",
@@ -54,6 +56,8 @@ NOTES = (
 
 class HelpScreen(ModalScreen[None]):
     """Keys by screen and a few facts worth knowing; any of escape, F1, ? or q closes it."""
+
+    CSS_PATH = styles.DIALOGS
 
     BINDINGS = [Binding("escape,f1,question_mark,q", "close", "Close")]
 

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from sms_tui.errors import SmsTuiError
 from sms_tui.history import FINAL_STATES, STATES, HistoryFilter
+from sms_tui.tui import styles
 from sms_tui.tui.screens.confirm_delete import ConfirmDelete
 from sms_tui.tui.screens.history_export import run_export
 from sms_tui.tui.screens.message_detail import (
@@ -47,6 +48,8 @@ class HistoryScreen(Screen):
     short worker looks up the non-final messages in view (then the longest unchecked ones)
     through the shared send workflow, paced at 8x8's one lookup per second.
     """
+
+    CSS_PATH = styles.HISTORY
 
     AUTO_FOCUS = "#history-table"
     COMMANDS = {ScreenActions}
@@ -306,7 +309,7 @@ class HistoryScreen(Screen):
                 self.table.focus()
             else:
                 self.set_focus(None)
-        elif len(self.app.screen_stack) > 2 and self.app.screen is self:
+        elif len(self.app.screen_stack) > 1 and self.app.screen is self:
             self.app.pop_screen()
 
     def palette_commands(self) -> list[PaletteCommand]:

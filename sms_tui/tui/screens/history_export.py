@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from sms_tui.errors import SmsTuiError
+from sms_tui.tui import styles
 
 FORMATS = {"csv": ".csv", "jsonl": ".jsonl"}
 
@@ -62,6 +63,8 @@ def describe_os_error(error: OSError, path: Path) -> str:
 
 class ExportDialog(ModalScreen[ExportChoice | None]):
     """Asks for a file name and a format; answers an ExportChoice, or None when cancelled."""
+
+    CSS_PATH = [styles.DIALOGS, styles.HISTORY]
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 

@@ -9,6 +9,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from sms_tui.tui import styles
+
 ENV_HINT = (
     "To use the key from the environment instead, start sms-tui with it set, for instance:\n"
     "  read -rs SMS_TUI_API_KEY && export SMS_TUI_API_KEY && sms-tui\n"
@@ -18,6 +20,8 @@ ENV_HINT = (
 
 class KeyringUnavailableScreen(ModalScreen[str]):
     """Answers "session" (keep the key in memory until the app quits), "env" or "back"."""
+
+    CSS_PATH = styles.DIALOGS
 
     BINDINGS = [
         Binding("escape", "choose('back')", "Back"),

@@ -26,6 +26,7 @@ from textual.widgets import Button, Footer, Label, Static
 from sms_tui import errors
 from sms_tui.errors import SmsTuiError
 from sms_tui.history import FINAL_STATES
+from sms_tui.tui import styles
 from sms_tui.tui.screens.confirm_delete import ConfirmDelete
 from sms_tui.tui.screens.history_export import run_export
 from sms_tui.tui.widgets.history_commands import PaletteCommand, ScreenActions
@@ -238,6 +239,8 @@ async def refresh_one(client, history: History, record: MessageRecord) -> Messag
 
 class MessageDetailScreen(Screen[DetailResult | None]):
     """Every recorded field of one message, its request and response, and the actions on it."""
+
+    CSS_PATH = styles.HISTORY
 
     COMMANDS = {ScreenActions}
     BINDINGS = [

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from sms_tui.errors import SmsTuiError
+from sms_tui.tui import styles
 from sms_tui.tui.widgets.meter import ENCODING_LABELS
 
 if TYPE_CHECKING:
@@ -91,6 +92,8 @@ def render_result(result: SendResult) -> tuple[Content, Content | None]:
 
 class SendResultScreen(ModalScreen[None]):
     """A modal over the compose screen; Enter or Escape closes it, the form is as it was."""
+
+    CSS_PATH = styles.DIALOGS
 
     BINDINGS = [
         Binding("escape,enter", "close", "Close"),

@@ -14,6 +14,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from sms_tui import config
 from sms_tui.errors import InvalidInput, SmsTuiError
+from sms_tui.tui import styles
 from sms_tui.tui.widgets.status_header import StatusHeader
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ class SetupScreen(Screen[None]):
     Nothing is written until Save; Test connection sends no SMS. The key field is a password
     field: paste works, the value is never shown, and once saved only its last 4 characters are.
     """
+
+    CSS_PATH = styles.SETUP
 
     app: SmsTuiApp
     BINDINGS = [
