@@ -55,14 +55,14 @@ GSM7_SINGLE, GSM7_MULTI = 160, 153  # septets in a lone segment / in each of sev
 UCS2_SINGLE, UCS2_MULTI = 70, 67  # UTF-16 code units likewise
 
 _GSM_CHARS = frozenset(GSM7_BASIC + GSM7_EXTENSION)
-_GREEK = "ΔΦΓΛΩΠΨΣΘΞ"  # the only GSM-7 characters cp1252 lacks
-# The fast path works on bytes, one per character: every GSM-7 character but € has a Latin-1
-# byte (and encoding to Latin-1 is a plain copy when the text allows it); cp1252 adds €; the
-# Greek capitals are swapped for a basic stand-in, since only their count matters there.
+_GREEK = "ΔΦΓΛΩΠΨΣΘΞ"  # the only GSM-7 characters Latin-1 lacks, with €
+# The fast path works on bytes, one per character: every GSM-7 character but € and the Greek
+# capitals has a Latin-1 byte (and encoding to Latin-1 is a plain copy when the text allows
+# it). € becomes "|", another extension character, and each Greek capital a basic one: only
+# their cost in septets matters there.
 _LATIN1_GSM = "".join(ch for ch in _GSM_CHARS if ch not in _GREEK and ch != "€")
 _GSM_LATIN1 = _LATIN1_GSM.encode("latin-1")
-_GSM_CP1252 = (_LATIN1_GSM + "€").encode("cp1252")
-_EXT_BYTES = GSM7_EXTENSION.encode("cp1252")  # its € byte is not GSM-7 in Latin-1 text
+_EXT_BYTES = GSM7_EXTENSION.replace("€", "").encode("latin-1")
 _GREEK_STAND_IN = str.maketrans(dict.fromkeys(_GREEK, "A"))
 _NON_GSM = re.compile("[^" + "".join(sorted(map(re.escape, _GSM_CHARS))) + "]")
 
@@ -233,19 +233,16 @@ def _gsm_bytes(text: str) -> bytes | None:
     """``text`` as one byte per character when it is entirely GSM-7, else None."""
     if text.isascii():
         data = text.encode("ascii")
-        return None if data.translate(None, _GSM_LATIN1) else data
-    try:
-        data = text.encode("latin-1")
-        return None if data.translate(None, _GSM_LATIN1) else data
-    except UnicodeEncodeError:
-        pass
-    try:
-        data = text.encode("cp1252")
-    except UnicodeEncodeError:
-        if not _GSM_CHARS.issuperset(text):  # stops at the first character outside GSM-7
-            return None
-        data = text.translate(_GREEK_STAND_IN).encode("cp1252")
-    return None if data.translate(None, _GSM_CP1252) else data
+    else:
+        if "€" in text:
+            text = text.replace("€", "|")
+        try:
+            data = text.encode("latin-1")
+        except UnicodeEncodeError:
+            if not _GSM_CHARS.issuperset(text):  # stops at the first character outside GSM-7
+                return None
+            data = text.translate(_GREEK_STAND_IN).encode("latin-1")
+    return None if data.translate(None, _GSM_LATIN1) else data
 
 
 def _septets(piece: bytes, _ext: bytes = _EXT_BYTES) -> int:
@@ -350,9 +347,10 @@ def _multi_clusters(
     for at in positions:
         if at < covered:
             continue
-        start = at
-        while start > covered and (text[start] in joiners or text[start - 1] in joiners):
-            start -= 1
+        # A cluster boundary lies just before `at - 1`: the character there is no joiner (every
+        # joiner comes earlier in `positions` and is covered), and neither is the one before
+        # it unless it was covered, in which case `covered` is that boundary.
+        start = at - 1 if at > covered else covered
         while True:
             end = match(text, start).end()
             if end - start > 1:
@@ -461,7 +459,8 @@ def _analyze_general(text: str, requested: str, *, all_gsm: bool) -> Analysis:
         encoding, single, multi, unencodable = "GSM7", GSM7_SINGLE, GSM7_MULTI, non_gsm
         table = dict.fromkeys(map(ord, non_gsm_chars), "?")
         table.update(_GREEK_STAND_IN)
-        data = text.translate(table).encode("cp1252")
+        table[ord("€")] = "|"
+        data = text.translate(table).encode("latin-1")
         units = _septets(data)
     else:
         encoding, single, multi, unencodable = "UCS2", UCS2_SINGLE, UCS2_MULTI, ()
