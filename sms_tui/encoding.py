@@ -336,10 +336,10 @@ def _multi_clusters(
     present = [ch for ch in non_gsm if ch in joiners]
     if not present:
         return [], []
-    if sum(map(text.count, present)) * 6 > len(text):
+    positions = _positions_of(text, present, {} if memo is None else memo)
+    if len(positions) * 6 > len(text):
         # Joiners everywhere (an Indic script, a wall of emoji): one pass in C is cheaper.
         return _all_multi_clusters(text)
-    positions = _positions_of(text, present, {} if memo is None else memo)
     starts: list[int] = []
     ends: list[int] = []
     covered = 0
@@ -383,12 +383,7 @@ def _first_alone(text: str, ch: str, starts: list[int], ends: list[int]) -> int:
 
 
 def _outside_clusters(text: str, starts: list[int], ends: list[int]) -> str:
-    pieces, last = [], 0
-    for a, b in zip(starts, ends, strict=True):
-        pieces.append(text[last:a])
-        last = b
-    pieces.append(text[last:])
-    return "".join(pieces)
+    return "".join([text[b:a] for b, a in zip([0, *ends], [*starts, len(text)], strict=True)])
 
 
 def _distinct_non_gsm(
@@ -396,9 +391,9 @@ def _distinct_non_gsm(
 ) -> tuple[str, ...]:
     if not starts:
         return tuple(non_gsm)
-    first: dict[str, int] = {}
-    for a, b in zip(starts, ends, strict=True):
-        first.setdefault(text[a:b], a)
+    # Built backwards so that a cluster seen several times keeps its first position.
+    clusters = [text[a:b] for a, b in zip(starts, ends, strict=True)]
+    first = dict(zip(reversed(clusters), reversed(starts), strict=True))
     rest = _outside_clusters(text, starts, ends)
     for ch in non_gsm:
         if ch in rest:
