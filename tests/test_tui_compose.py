@@ -272,3 +272,30 @@ async def test_the_draft_is_saved_as_it_is_typed(sandbox):
                 break
             await pilot.pause(0.05)
         assert drafts.load_draft().text == "typed"
+
+
+async def test_the_send_button_works_with_the_mouse_and_the_keyboard(sandbox):
+    app = sandbox_app(sandbox)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        screen = await fill(pilot, to=SINGAPORE, text="By button")
+        await pilot.click("#send")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmSendScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+        screen.query_one("#send").focus()
+        for key in ("enter", "space"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmSendScreen), key
+            await pilot.press("escape")
+            await settle(pilot)
+        # While a send is in flight the button is disabled and a press does nothing.
+        screen.sending = True
+        await pilot.pause()
+        await pilot.click("#send")
+        await pilot.pause()
+        assert app.screen is screen
+        assert records() == []

@@ -12,7 +12,6 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import (
-    Button,
     Collapsible,
     Footer,
     Input,
@@ -26,6 +25,7 @@ from sms_tui.tui import drafts
 from sms_tui.tui.widgets.meter import MessageMeter, Offer
 from sms_tui.tui.widgets.recipients import RecipientsInput, RecipientsStatus
 from sms_tui.tui.widgets.segment_preview import SegmentPreview
+from sms_tui.tui.widgets.send_button import SendButton
 from sms_tui.tui.widgets.status_header import StatusHeader
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ class ComposeScreen(Screen[None]):
                     collapsed=True,
                 )
                 with Horizontal(id="send-row"):
-                    yield Button("Send ^s", id="send", variant="primary", compact=True)
+                    yield SendButton("Send ^s", id="send")
                     yield Static("", id="send-status")
             with Vertical(id="preview-pane"):
                 yield Static("Segments as phones receive them", id="preview-title")
@@ -481,7 +481,7 @@ class ComposeScreen(Screen[None]):
         self.save_draft()
         self.query_one("#to", Input).focus()
 
-    @on(Button.Pressed, "#send")
+    @on(SendButton.Pressed)
     def _send_pressed(self) -> None:
         self.action_send()
 
@@ -612,7 +612,7 @@ class ComposeScreen(Screen[None]):
         self._set_status("⚠ " + ", ".join(parts) + ". The form is kept.", "-error")
 
     def watch_sending(self, sending: bool) -> None:
-        self.query_one("#send", Button).disabled = sending
+        self.query_one("#send", SendButton).disabled = sending
 
     def _set_status(self, text: str, variant: str = "") -> None:
         status = self.query_one("#send-status", Static)
