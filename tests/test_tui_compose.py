@@ -299,3 +299,25 @@ async def test_the_send_button_works_with_the_mouse_and_the_keyboard(sandbox):
         await pilot.pause()
         assert app.screen is screen
         assert records() == []
+
+
+async def test_the_advanced_section_opens_and_closes_and_keeps_its_values(sandbox):
+    app = sandbox_app(sandbox)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert not screen.query("#advanced-fields")  # mounted on first open only
+        await pilot.click("#advanced")
+        await pilot.pause()
+        fields = screen.query_one("#advanced-fields")
+        assert fields.display
+        screen.query_one("#client-message-id").value = "order-17"
+        screen.query_one("#advanced").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not fields.display
+        await pilot.press("f4")
+        await settle(pilot)
+        assert fields.display
+        assert app.focused is screen.query_one("#encoding")
+        assert screen.advanced_values()["client_message_id"] == "order-17"

@@ -12,7 +12,6 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import (
-    Collapsible,
     Footer,
     Input,
     Select,
@@ -24,6 +23,7 @@ from sms_tui.errors import InvalidInput, SmsTuiError
 from sms_tui.tui import drafts
 from sms_tui.tui.widgets.meter import MessageMeter, Offer
 from sms_tui.tui.widgets.recipients import RecipientsInput, RecipientsStatus
+from sms_tui.tui.widgets.section_toggle import SectionToggle
 from sms_tui.tui.widgets.segment_preview import SegmentPreview
 from sms_tui.tui.widgets.send_button import SendButton
 from sms_tui.tui.widgets.status_header import StatusHeader
@@ -97,6 +97,7 @@ class ComposeScreen(Screen[None]):
 
     app: SmsTuiApp
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    AUTO_FOCUS = "#message"  # Textual's default, the first field, would move focus twice
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", tooltip="Check, confirm and send the message"),
         Binding("ctrl+r", "smart_replace", "Smart replace", tooltip="Typographic to GSM-7"),
@@ -150,10 +151,8 @@ class ComposeScreen(Screen[None]):
                 message.border_title = "Message"
                 yield message
                 yield MessageMeter(id="meter")
-                yield Collapsible(
-                    title="Advanced: encoding, client message id, schedule, expiry (F4)",
-                    id="advanced",
-                    collapsed=True,
+                yield SectionToggle(
+                    "Advanced: encoding, client message id, schedule, expiry (F4)", id="advanced"
                 )
                 with Horizontal(id="send-row"):
                     yield SendButton("Send ^s", id="send")
@@ -171,7 +170,6 @@ class ComposeScreen(Screen[None]):
         self._draft = Debounce(self, DRAFT_DELAY, self.save_draft)
         self._recipients = Debounce(self, RECIPIENTS_DELAY, self._parse_recipients)
         self.app.sync_headers()
-        self.query_one("#message", TextArea).focus()
         # The draft is restored by the app once the profile is known (after the first frame).
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
@@ -208,20 +206,22 @@ class ComposeScreen(Screen[None]):
             fields.write(self._advanced)  # the fields' own Changed events recount
             return
         if show:
-            self.query_one("#advanced", Collapsible).collapsed = False
+            self.query_one("#advanced", SectionToggle).expanded = True
         if "encoding" in values and not self._restoring:
             self._update_meter()
             self._schedule_preview()
 
-    @on(Collapsible.Expanded, "#advanced")
-    async def _advanced_opened(self) -> None:
-        if self.advanced_fields is None:
+    @on(SectionToggle.Toggled, "#advanced")
+    async def _advanced_toggled(self, event: SectionToggle.Toggled) -> None:
+        fields = self.advanced_fields
+        if fields is not None:
+            fields.display = event.expanded
+        elif event.expanded:
             from sms_tui.tui.widgets.advanced import AdvancedFields
 
-            contents = self.query_one("#advanced Contents")
             fields = AdvancedFields(dict(self._advanced))
-            await contents.mount(fields)
             self._advanced_fields = fields
+            await self.query_one("#compose-form").mount(fields, after="#advanced")
 
     @property
     def requested_encoding(self) -> str:
@@ -443,9 +443,9 @@ class ComposeScreen(Screen[None]):
 
     # ---- actions --------------------------------------------------------------------------
     def action_toggle_advanced(self) -> None:
-        advanced = self.query_one("#advanced", Collapsible)
-        advanced.collapsed = not advanced.collapsed
-        if not advanced.collapsed:
+        advanced = self.query_one("#advanced", SectionToggle)
+        advanced.expanded = not advanced.expanded
+        if advanced.expanded:
             self.call_after_refresh(self._focus_encoding)
 
     def _focus_encoding(self) -> None:
