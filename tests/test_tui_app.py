@@ -161,3 +161,27 @@ async def test_resend_from_history_fills_compose_and_links_the_record(sandbox):
         assert isinstance(screen, ComposeScreen)
         assert screen.query_one("#message").text == "Again"
         assert screen.current_draft().resent_from == 7
+
+
+async def test_garbage_collection_is_paused_only_until_the_first_frame(sandbox):
+    import gc
+
+    assert gc.isenabled()
+    app = sandbox_app(sandbox)
+    seen_during_start: list[bool] = []
+    app.call_after_refresh = _spy(app.call_after_refresh, lambda: seen_during_start.append(
+        gc.isenabled()))
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        assert seen_during_start and seen_during_start[0] is False
+        assert gc.isenabled()
+        assert app.focused is app.screen.query_one("#message")
+    assert gc.isenabled()
+
+
+def _spy(method, before):
+    def wrapped(*args, **kwargs):
+        before()
+        return method(*args, **kwargs)
+
+    return wrapped
