@@ -37,6 +37,12 @@ def steady(run_before):
         for screen in pilot.app.screen_stack:
             for field in screen.query("Input, TextArea"):
                 field.cursor_blink = False
+                # A TextArea caches its lines under a key that does not tell "blinking, in
+                # the hidden phase" from "not blinking": a line drawn while the cursor blinked
+                # off would be reused without it. On a busy machine the blink timer does fire
+                # before this point, so the cache is dropped and the lines drawn afresh.
+                field.notify_style_update()
+                field.refresh()
         await pilot.pause()
 
     return wrapped
