@@ -877,3 +877,52 @@ def test_an_import_names_the_record_it_cannot_use(history):
         history.import_records([imported(1, units="many")])
     with pytest.raises(InvalidInput, match="'read' is not a history state"):
         history.import_records([imported(1, state="read")])
+
+
+def trigger_sql(db: Path) -> dict[str, str]:
+    conn = sqlite3.connect(db)
+    try:
+        return dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+    finally:
+        conn.close()
+
+
+def test_an_import_with_a_value_sqlite_cannot_store_names_the_record(history, db):
+    # A JSON export edited by hand can hold a list where a number belongs: that is the
+    # record's fault, never a damaged database, and nothing of its chunk is added. It is
+    # found only as the rows are written, after a big chunk has set the triggers aside.
+    before = trigger_sql(db)
+    records = [imported(n) for n in range(1, 1001)]
+    records[700]["price"] = [0.05]
+    with pytest.raises(InvalidInput, match=r"Record 701 .*price is a list"):
+        history.import_records(records, chunk_size=1000)
+    assert history.count(HistoryFilter()) == 0
+    assert trigger_sql(db) == before
+    assert history.import_records(records[:700]) == 700  # the store is still fine
+
+
+def test_a_bulk_import_is_searchable_counted_and_leaves_the_triggers_as_they_were(history, db):
+    # Big chunks are written without the per-row triggers, which are put back in the same
+    # transaction; small chunks go through the triggers. Both must give the same store.
+    before = trigger_sql(db)
+    states = ("delivered", "queued", "rejected")
+    records = [
+        imported(n, state=states[n % 3], umid=f"umid-{n:05d}", text=f"bulk text {n:05d}")
+        for n in range(1, 1301)
+    ]
+    assert history.import_records(records, chunk_size=1000) == 1300  # one big chunk, one small
+    assert trigger_sql(db) == before
+    assert history.counts_by_state() == {"delivered": 433, "queued": 434, "rejected": 433}
+    for n in (1, 999, 1000, 1001, 1300):  # either side of the chunk boundary
+        [found] = history.page(HistoryFilter(search=f"{n:05d}"))
+        assert (found.id, found.text, found.umid) == (n, f"bulk text {n:05d}", f"umid-{n:05d}")
+    assert history.count(HistoryFilter(search="bulk text")) == 1300
+    # The triggers still work for what comes next.
+    [new] = history.add_pending([message(text="after the import")])
+    assert [r.id for r in history.page(HistoryFilter(search="after the import"))] == [new]
+    assert history.counts_by_state()["pending"] == 1
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
+    finally:
+        conn.close()
