@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
+from tui_fixtures import steady
 from tui_history_fixtures import (
     HistoryHost,
     detail_record,
@@ -51,11 +52,12 @@ async def open_first(pilot: Pilot) -> None:
 class TestHistoryList:
     def test_history_with_records(self, snap_compare, history):
         history.import_records(showcase_records())
-        assert snap_compare(HistoryHost(history), run_before=settled)
+        assert snap_compare(HistoryHost(history), run_before=steady(settled))
 
     def test_history_wide(self, snap_compare, history):
         history.import_records(showcase_records())
-        assert snap_compare(HistoryHost(history), terminal_size=(140, 24), run_before=settled)
+        assert snap_compare(HistoryHost(history), terminal_size=(140, 24),
+                            run_before=steady(settled))
 
     def test_search_results(self, snap_compare, history):
         fill(history, 40)
@@ -69,7 +71,7 @@ class TestHistoryList:
                              what="the search")
             await pilot.pause()
 
-        assert snap_compare(HistoryHost(history), run_before=run_before)
+        assert snap_compare(HistoryHost(history), run_before=steady(run_before))
 
     def test_state_filter(self, snap_compare, history):
         history.import_records(showcase_records())
@@ -81,10 +83,10 @@ class TestHistoryList:
                              what="the filter")
             await pilot.pause()
 
-        assert snap_compare(HistoryHost(history), run_before=run_before)
+        assert snap_compare(HistoryHost(history), run_before=steady(run_before))
 
     def test_empty_history(self, snap_compare, history):
-        assert snap_compare(HistoryHost(history), run_before=settled)
+        assert snap_compare(HistoryHost(history), run_before=steady(settled))
 
     def test_no_match(self, snap_compare, history):
         history.import_records(showcase_records())
@@ -96,21 +98,22 @@ class TestHistoryList:
                              what="the empty result")
             await pilot.pause()
 
-        assert snap_compare(HistoryHost(history), run_before=run_before)
+        assert snap_compare(HistoryHost(history), run_before=steady(run_before))
 
 
 class TestMessageDetail:
     def test_delivered_message(self, snap_compare, history):
         history.import_records([detail_record("delivered")])
-        assert snap_compare(HistoryHost(history), run_before=open_first)
+        assert snap_compare(HistoryHost(history), run_before=steady(open_first))
 
     def test_rejected_message_with_the_error_explained(self, snap_compare, history):
         history.import_records([detail_record("rejected")])
-        assert snap_compare(HistoryHost(history), run_before=open_first)
+        assert snap_compare(HistoryHost(history), run_before=steady(open_first))
 
     def test_everything_recorded_on_a_tall_terminal(self, snap_compare, history):
         history.import_records([detail_record("delivered")])
-        assert snap_compare(HistoryHost(history), terminal_size=(100, 60), run_before=open_first)
+        assert snap_compare(HistoryHost(history), terminal_size=(100, 60),
+                            run_before=steady(open_first))
 
 
 class TestDialogs:
@@ -124,7 +127,7 @@ class TestDialogs:
                              what="the question")
             await pilot.pause()
 
-        assert snap_compare(HistoryHost(history), run_before=run_before)
+        assert snap_compare(HistoryHost(history), run_before=steady(run_before))
 
     def test_export(self, snap_compare, history):
         history.import_records(showcase_records())
@@ -140,4 +143,4 @@ class TestDialogs:
             field.cursor_position = len(field.value)
             await pilot.pause()
 
-        assert snap_compare(HistoryHost(history), run_before=run_before)
+        assert snap_compare(HistoryHost(history), run_before=steady(run_before))

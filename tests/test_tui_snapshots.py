@@ -12,7 +12,7 @@ from textual.widgets import Select
 
 from sms_tui.sandbox import Sandbox
 from sms_tui.tui.app import SmsTuiApp
-from tests.tui_fixtures import enter_text, settle, wait_for_screen
+from tests.tui_fixtures import enter_text, settle, steady, wait_for_screen
 
 NARROW = (80, 24)
 WIDE = (120, 36)
@@ -27,25 +27,6 @@ def fresh_sandbox():
     """A sandbox of its own: the balance in the header starts at the same figure every time."""
     with Sandbox(delivery_delay=60.0) as server:
         yield server
-
-
-def steady(run_before):
-    """Run `run_before`, then stop cursors blinking: a picture must never catch one mid-blink."""
-
-    async def wrapped(pilot) -> None:
-        await run_before(pilot)
-        for screen in pilot.app.screen_stack:
-            for field in screen.query("Input, TextArea"):
-                field.cursor_blink = False
-                # A TextArea caches its lines under a key that does not tell "blinking, in
-                # the hidden phase" from "not blinking": a line drawn while the cursor blinked
-                # off would be reused without it. On a busy machine the blink timer does fire
-                # before this point, so the cache is dropped and the lines drawn afresh.
-                field.notify_style_update()
-                field.refresh()
-        await pilot.pause()
-
-    return wrapped
 
 
 def app_on(sandbox: Sandbox) -> SmsTuiApp:

@@ -71,3 +71,22 @@ async def wait_for_screen(pilot: Pilot, screen_type: type, tries: int = 200) -> 
             return
         await pilot.pause(0.02)
     raise AssertionError(f"{screen_type.__name__} never showed; on top: {pilot.app.screen!r}")
+
+
+def steady(run_before):
+    """Run `run_before`, then stop cursors blinking: a picture must never catch one mid-blink."""
+
+    async def wrapped(pilot) -> None:
+        await run_before(pilot)
+        for screen in pilot.app.screen_stack:
+            for field in screen.query("Input, TextArea"):
+                field.cursor_blink = False
+                # A TextArea caches its lines under a key that does not tell "blinking, in
+                # the hidden phase" from "not blinking": a line drawn while the cursor blinked
+                # off would be reused without it. On a busy machine the blink timer does fire
+                # before this point, so the cache is dropped and the lines drawn afresh.
+                field.notify_style_update()
+                field.refresh()
+        await pilot.pause()
+
+    return wrapped
