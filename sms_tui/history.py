@@ -29,6 +29,7 @@ import sqlite3
 import stat
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -272,29 +273,29 @@ _V1 = (
     "WHERE umid IS NOT NULL AND state IN ('pending', 'queued', 'unknown', 'sent')",
 )
 
-_FTS_COLUMNS = "text, destination, sender, umid, client_message_id"
+_FTS_COLUMNS_V2 = "text, destination, sender, umid, client_message_id"
 _V2 = (
     # External content: the index stores no second copy of the texts; triggers keep it in step.
     f"""CREATE VIRTUAL TABLE messages_fts USING fts5(
-        {_FTS_COLUMNS}, content='messages', content_rowid='id',
+        {_FTS_COLUMNS_V2}, content='messages', content_rowid='id',
         tokenize='unicode61 remove_diacritics 2',
         columnsize=0  -- no per-row size table: results are ordered by id, never ranked
     )""",
     f"""CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-        INSERT INTO messages_fts(rowid, {_FTS_COLUMNS})
+        INSERT INTO messages_fts(rowid, {_FTS_COLUMNS_V2})
         VALUES (new.id, new.text, new.destination, new.sender, new.umid, new.client_message_id);
     END""",
     f"""CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, {_FTS_COLUMNS})
+        INSERT INTO messages_fts(messages_fts, rowid, {_FTS_COLUMNS_V2})
         VALUES ('delete', old.id, old.text, old.destination, old.sender, old.umid,
                 old.client_message_id);
     END""",
     # Only on the searchable columns: status updates must not rewrite the index.
-    f"""CREATE TRIGGER messages_fts_update AFTER UPDATE OF {_FTS_COLUMNS} ON messages BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, {_FTS_COLUMNS})
+    f"""CREATE TRIGGER messages_fts_update AFTER UPDATE OF {_FTS_COLUMNS_V2} ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, {_FTS_COLUMNS_V2})
         VALUES ('delete', old.id, old.text, old.destination, old.sender, old.umid,
                 old.client_message_id);
-        INSERT INTO messages_fts(rowid, {_FTS_COLUMNS})
+        INSERT INTO messages_fts(rowid, {_FTS_COLUMNS_V2})
         VALUES (new.id, new.text, new.destination, new.sender, new.umid, new.client_message_id);
     END""",
     "INSERT INTO messages_fts(messages_fts, rank) VALUES ('automerge', 16)",
@@ -340,7 +341,49 @@ _V5 = (
     f"INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', {16 * 1024 * 1024})",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+# What the full-text index holds from version 6 on: the umid as umid_key, without its dashes.
+_FTS_COLUMNS = "text, destination, sender, umid_key, client_message_id"
+_NEW_FTS_VALUES = "new.text, new.destination, new.sender, new.umid_key, new.client_message_id"
+_OLD_FTS_VALUES = "old.text, old.destination, old.sender, old.umid_key, old.client_message_id"
+_V6 = (
+    # A smaller full-text index, about a quarter less work for every message written:
+    # - umid_key: a umid (a UUID) is one token without its dashes, where it was five,
+    #   each of them seen nowhere else. _fts_query looks a dashed umid up the same way.
+    # - detail=column: the index records which column a token is in, not where in it. A
+    #   search is whole tokens and token starts (see _fts_query), never a phrase.
+    "ALTER TABLE messages ADD COLUMN umid_key TEXT "
+    "GENERATED ALWAYS AS (replace(umid, '-', '')) VIRTUAL",
+    "DROP TRIGGER messages_fts_insert",
+    "DROP TRIGGER messages_fts_delete",
+    "DROP TRIGGER messages_fts_update",
+    "DROP TABLE messages_fts",
+    f"""CREATE VIRTUAL TABLE messages_fts USING fts5(
+        {_FTS_COLUMNS}, content='messages', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2', detail=column,
+        columnsize=0  -- no per-row size table: results are ordered by id, never ranked
+    )""",
+    f"""CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, {_FTS_COLUMNS}) VALUES (new.id, {_NEW_FTS_VALUES});
+    END""",
+    f"""CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, {_FTS_COLUMNS})
+        VALUES ('delete', old.id, {_OLD_FTS_VALUES});
+    END""",
+    # Only on the searchable columns: status updates must not rewrite the index.
+    # umid_key changes with umid: the trigger names the stored column.
+    """CREATE TRIGGER messages_fts_update
+    AFTER UPDATE OF text, destination, sender, umid, client_message_id ON messages BEGIN"""
+    f"""
+        INSERT INTO messages_fts(messages_fts, rowid, {_FTS_COLUMNS})
+        VALUES ('delete', old.id, {_OLD_FTS_VALUES});
+        INSERT INTO messages_fts(rowid, {_FTS_COLUMNS}) VALUES (new.id, {_NEW_FTS_VALUES});
+    END""",
+    "INSERT INTO messages_fts(messages_fts, rank) VALUES ('automerge', 16)",
+    f"INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', {16 * 1024 * 1024})",
+    "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _NON_FINAL_SQL = "(" + " OR ".join(f"state = '{state}'" for state in NON_FINAL_STATES) + ")"
@@ -412,20 +455,19 @@ def _check_state(state: str) -> str:
 
 _NUMBER_QUERY = re.compile(r"[\d\s+\-().]+\Z")
 _PHONE_QUERY = re.compile(r"\s*(\+|\(|\d+\s)")  # "+65 ...", "(65) ...", "65 9123 ...": a number
-_WORDISH = re.compile(r"[^\W_]")
 
 
 def _fts_query(search: str | None) -> str | None:
     """Turns what a person typed into an FTS5 query that cannot be a syntax error.
 
-    Each whitespace-separated term is a quoted phrase with a prefix match on its last token, so
-    ``dec02e44-c76f`` finds that umid and ``deliv`` finds "delivery". A query that could be a
-    phone number (``+65 9123 4567``) also matches as one digit string, as numbers are stored.
+    Every whitespace-separated term must match (see _term_query), so ``deliv`` finds
+    "delivery" and ``dec02e44-c76f`` finds that umid. A query that could be a phone number
+    (``+65 9123 4567``) also matches as one digit string, as numbers are stored.
     """
     if not search or not search.strip():
         return None
-    terms = [term for term in search.split() if _WORDISH.search(term)]
-    words = " AND ".join('"' + term.replace('"', '""') + '" *' for term in terms)
+    search = unicodedata.normalize("NFC", search)
+    words = " AND ".join(filter(None, map(_term_query, search.split())))
     if _NUMBER_QUERY.match(search) and sum(ch.isdigit() for ch in search) >= 3:
         number = '"' + "".join(ch for ch in search if ch.isdigit()) + '" *'
         if _PHONE_QUERY.match(search) or words in ("", number):
@@ -434,6 +476,25 @@ def _fts_query(search: str | None) -> str | None:
             return number
         return f"({number}) OR ({words})"
     return words or None
+
+
+# A run of letters and digits: always exactly one token to the unicode61 tokenizer, so a
+# query built of them never holds a phrase (which detail=column cannot answer).
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def _term_query(term: str) -> str | None:
+    """One typed term: its tokens anywhere in the message, the last one possibly the start of a
+    longer token. A term that could begin a umid (``dec02e44-c76f``) also matches umid_key,
+    where umids are stored without their dashes."""
+    tokens = _TOKEN.findall(term)
+    if not tokens:
+        return None
+    query = " AND ".join([f'"{token}"' for token in tokens[:-1]] + [f'"{tokens[-1]}" *'])
+    key = term.replace("-", "")
+    if "-" in term and len(key) >= 8 and _TOKEN.fullmatch(key):
+        return f'(({query}) OR umid_key : "{key}" *)'
+    return f"({query})" if len(tokens) > 1 else query
 
 
 def _is_busy(error: sqlite3.Error) -> bool:
@@ -1086,10 +1147,12 @@ class History:
 
     def find_by_umid(self, umid: str) -> MessageRecord | None:
         """The newest record with this umid (8x8's message id), if any."""
-        if not _WORDISH.search(umid):
+        tokens = _TOKEN.findall(umid.replace("-", ""))
+        if not tokens:
             return None
-        # Through the full-text index (a b-tree index on umid would slow every insert down).
-        match = 'umid : "' + umid.replace('"', '""') + '"'
+        # Through the full-text index (a b-tree index on umid would slow every insert down),
+        # which holds the umid without its dashes (umid_key); the exact umid is checked after.
+        match = "umid_key : (" + " AND ".join(f'"{token}"' for token in tokens) + ")"
         cols = ", ".join(f"m.{c}" for c in _COLUMNS)
         rows = self._read(
             lambda conn: conn.execute(

@@ -29,6 +29,7 @@ from sms_tui import history as history_module
 from sms_tui.errors import HistoryError, InvalidInput
 from sms_tui.history import (
     FINAL_STATES,
+    MIGRATIONS,
     RECOVERED_DETAIL,
     SCHEMA_VERSION,
     STATES,
@@ -365,6 +366,9 @@ def searchable(history):
         ("hr-team", [2]),  # sender
         ("dec02e44-c76f", [1]),  # the start of a umid
         ("dec02e44-c76f-4a0a-b69f-6ac2a4386eb9", [1]),
+        ("DEC02E44-C76F-4A", [1]),
+        ("dec02e44c76f", [1]),  # as some tools print umids, without dashes
+        ("dec02e44-c76f cafe", [1]),
         ("inv-2024-17", [2]),  # clientMessageId
         ("2024-17", [3, 2]),
         ("nothing-like-this", []),
@@ -645,6 +649,43 @@ def test_a_version_1_file_is_migrated_and_keeps_its_rows(db):
         assert store.count(HistoryFilter(states=("pending", "delivered"))) == 2
     conn = sqlite3.connect(db)
     try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        conn.close()
+
+
+def test_a_version_5_index_is_rebuilt_with_umids_as_one_token(db):
+    # Version 6 re-creates the full-text index (umid_key, detail=column): what an older
+    # release indexed must be found, updated and deleted through the new one.
+    db.parent.mkdir()
+    conn = sqlite3.connect(db)
+    for statements in MIGRATIONS[:5]:
+        for statement in statements:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 5")
+    for n, umid in ((1, "dec02e44-c76f-4a0a-b69f-6ac2a4386eb9"), (2, None)):
+        conn.execute(
+            "INSERT INTO messages (created_at, updated_at, profile, subaccount_id, region, "
+            "destination, text, requested_encoding, units, segment_count, umid, state) VALUES "
+            "('2025-01-02T03:04:05.000000Z', '2025-01-02T03:04:05.000000Z', 'old', 'old_hq', "
+            f"'Europe', '+44770090012{n}', 'Sent by version five, number {n}', 'AUTO', 30, 1, "
+            "?, 'queued')",
+            (umid,),
+        )
+    conn.commit()
+    conn.close()
+
+    with History(db) as store:
+        assert store.find_by_umid("dec02e44-c76f-4a0a-b69f-6ac2a4386eb9").id == 1
+        assert [r.id for r in store.page(HistoryFilter(search="dec02e44-c76f"))] == [1]
+        assert [r.id for r in store.page(HistoryFilter(search="version five"))] == [2, 1]
+        store.record_outcome(2, state="queued", umid="0badc0de-0000-4000-8000-000000000002")
+        assert [r.id for r in store.page(HistoryFilter(search="0badc0de-0000"))] == [2]
+        store.delete([1])
+        assert store.count(HistoryFilter(search="dec02e44")) == 0
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         conn.close()
