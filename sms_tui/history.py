@@ -869,7 +869,8 @@ class History:
             try:
                 added = self._write(lambda conn, columns=columns: _insert_imported(conn, columns))
             except _UnstorableValue as unstorable:
-                _name_unstorable_record(chunk, now, first_number=total + 1)
+                # The reference conversion rejects such a value and names its record.
+                _import_rows(chunk, now, first_number=total + 1)
                 raise self._error(unstorable.error) from None
             total += len(added)
         return total
@@ -1211,7 +1212,7 @@ def _import_row(record: Mapping[str, Any], now: str) -> tuple[Any, ...]:
     state = _imported_state(get("state"))
     created = _ts_or_none(get("created_at")) or now
     request, response = get("request_json"), get("response_json")
-    return (
+    row = (
         created, _ts_or_none(get("updated_at")) or created, record["profile"],
         record["subaccount_id"], get("region") or "", get("sender") or None,
         record["destination"], record["text"], get("requested_encoding") or "AUTO",
@@ -1225,6 +1226,14 @@ def _import_row(record: Mapping[str, Any], now: str) -> tuple[Any, ...]:
         None if response is None else _clean_json(response),
         None,
     )
+    for name, value in zip(_INSERT_COLUMNS, row, strict=True):
+        if not isinstance(value, _STORABLE_TYPES):
+            raise TypeError(f"{name} is a {type(value).__name__}, not text or a number")
+    return row
+
+
+# What sqlite3 binds; anything else (a JSON list, say) makes the record unusable.
+_STORABLE_TYPES = (str, int, float, bytes, type(None))
 
 
 class _UnstorableValue(Exception):
@@ -1246,22 +1255,6 @@ def _insert_imported(conn: sqlite3.Connection, columns: Sequence[Sequence[Any]])
         raise _UnstorableValue(error) from None
 
 
-_STORABLE_TYPES = (str, int, float, type(None))
-
-
-def _name_unstorable_record(
-    records: list[Mapping[str, Any]], now: str, first_number: int
-) -> None:
-    """Raises InvalidInput naming the first record with a value SQLite cannot store."""
-    for number, record in enumerate(records, start=first_number):
-        for name, value in zip(_INSERT_COLUMNS, _import_row(record, now), strict=True):
-            if not isinstance(value, _STORABLE_TYPES):
-                raise InvalidInput(
-                    f"Record {number} to import is not usable ({name} is a "
-                    f"{type(value).__name__}, not text or a number); the import stopped there."
-                )
-
-
 def _imported_state(state: str | None) -> str:
     # Nothing here is sending an imported record, so it cannot be pending.
     state = _check_state(state or "unknown")
@@ -1275,7 +1268,13 @@ def _import_chunk(
     try:
         return _import_columns(records, now)
     except Exception:  # anything unexpected: the reference conversion decides, and explains
-        pass
+        return _import_rows(records, now, first_number)
+
+
+def _import_rows(
+    records: list[Mapping[str, Any]], now: str, first_number: int
+) -> list[Sequence[Any]]:
+    """_import_row of each record, as columns; InvalidInput names the first record at fault."""
     rows = []
     for number, record in enumerate(records, start=first_number):
         try:
