@@ -31,6 +31,7 @@ import threading
 import time
 import unicodedata
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
@@ -383,7 +384,26 @@ _V6 = (
     "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+_V7 = (
+    # detail=none: the index records which messages hold a token, not in which column: a
+    # fifth less work for the index with every message written. No search needs the column:
+    # a term matches in any of them (_term_query), and find_by_umid checks the umid it found.
+    # The triggers of version 6 fill the new table as they did the old one.
+    "DROP TABLE messages_fts",
+    f"""CREATE VIRTUAL TABLE messages_fts USING fts5(
+        {_FTS_COLUMNS}, content='messages', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2', detail=none,
+        columnsize=0  -- no per-row size table: results are ordered by id, never ranked
+    )""",
+    "INSERT INTO messages_fts(messages_fts, rank) VALUES ('automerge', 16)",
+    f"INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', {16 * 1024 * 1024})",
+    "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+)
+
+# The page size of a new history file (see History._prepare).
+PAGE_SIZE = 8192
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _NON_FINAL_SQL = "(" + " OR ".join(f"state = '{state}'" for state in NON_FINAL_STATES) + ")"
@@ -479,21 +499,21 @@ def _fts_query(search: str | None) -> str | None:
 
 
 # A run of letters and digits: always exactly one token to the unicode61 tokenizer, so a
-# query built of them never holds a phrase (which detail=column cannot answer).
+# query built of them never holds a phrase (which the index, detail=none, cannot answer).
 _TOKEN = re.compile(r"[^\W_]+")
 
 
 def _term_query(term: str) -> str | None:
     """One typed term: its tokens anywhere in the message, the last one possibly the start of a
-    longer token. A term that could begin a umid (``dec02e44-c76f``) also matches umid_key,
-    where umids are stored without their dashes."""
+    longer token. A term that could begin a umid (``dec02e44-c76f``) also matches as one token
+    without its dashes, as umids are stored (umid_key)."""
     tokens = _TOKEN.findall(term)
     if not tokens:
         return None
     query = " AND ".join([f'"{token}"' for token in tokens[:-1]] + [f'"{tokens[-1]}" *'])
     key = term.replace("-", "")
     if "-" in term and len(key) >= 8 and _TOKEN.fullmatch(key):
-        return f'(({query}) OR umid_key : "{key}" *)'
+        return f'(({query}) OR "{key}" *)'
     return f"({query})" if len(tokens) > 1 else query
 
 
@@ -686,6 +706,12 @@ class History:
             problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
             if problems != ["ok"]:
                 raise self._damaged_error("; ".join(problems))
+        if not objects:
+            # A new file: pages of 8 KiB rather than 4. Half as many pages, and so half the
+            # system calls, for what a write puts in the WAL and the checkpoint copies on to
+            # the database: a bulk import runs about 8% faster. Only possible before the
+            # first table (and before WAL mode); an older file keeps its pages as they are.
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         if mode != "wal":
             conn.execute("PRAGMA journal_mode = WAL").fetchone()
         if version < SCHEMA_VERSION:
@@ -1152,8 +1178,9 @@ class History:
         if not tokens:
             return None
         # Through the full-text index (a b-tree index on umid would slow every insert down),
-        # which holds the umid without its dashes (umid_key); the exact umid is checked after.
-        match = "umid_key : (" + " AND ".join(f'"{token}"' for token in tokens) + ")"
+        # which holds the umid without its dashes (umid_key). It does not say in which column
+        # a token is: the exact umid is checked after.
+        match = " AND ".join(f'"{token}"' for token in tokens)
         cols = ", ".join(f"m.{c}" for c in _COLUMNS)
         rows = self._read(
             lambda conn: conn.execute(
@@ -1456,7 +1483,8 @@ def _insert_columns(conn: sqlite3.Connection, columns: Sequence[Sequence[Any]]) 
         )
     if triggers:
         conn.execute(_FILL_FTS, (ids[0], ids[-1]))
-        conn.execute(_FILL_STATE_COUNTS, (ids[0], ids[-1]))
+        # The rows' states are at hand: counting them here spares reading the rows back.
+        conn.executemany(_ADD_TO_STATE_COUNT, Counter(columns[_STATE_COLUMN]).items())
         for sql in triggers.values():
             conn.execute(sql)
     return ids
@@ -1485,15 +1513,15 @@ _FILL_FTS = (
     f"INSERT INTO messages_fts(rowid, {_FTS_COLUMNS}) "
     f"SELECT id, {_FTS_COLUMNS} FROM messages WHERE id BETWEEN ? AND ?"
 )
-_FILL_STATE_COUNTS = (
-    "INSERT INTO state_counts (state, n) "
-    "SELECT state, count(*) FROM messages WHERE id BETWEEN ? AND ? GROUP BY state "
+_ADD_TO_STATE_COUNT = (
+    "INSERT INTO state_counts (state, n) VALUES (?, ?) "
     "ON CONFLICT (state) DO UPDATE SET n = n + excluded.n"
 )
+_STATE_COLUMN = _INSERT_COLUMNS.index("state")
 
 
 def _row_triggers(conn: sqlite3.Connection) -> dict[str, str]:
-    """The SQL of the INSERT triggers that _FILL_FTS and _FILL_STATE_COUNTS stand in for."""
+    """The SQL of the INSERT triggers that _FILL_FTS and _ADD_TO_STATE_COUNT stand in for."""
     names = ("messages_fts_insert", "state_counts_insert")
     found = dict(conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)", names

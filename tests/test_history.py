@@ -30,6 +30,7 @@ from sms_tui.errors import HistoryError, InvalidInput
 from sms_tui.history import (
     FINAL_STATES,
     MIGRATIONS,
+    PAGE_SIZE,
     RECOVERED_DETAIL,
     SCHEMA_VERSION,
     STATES,
@@ -115,6 +116,7 @@ def test_a_new_history_is_owner_only_in_wal_mode_at_the_current_schema(db):
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
     finally:
         conn.close()
 
@@ -650,25 +652,28 @@ def test_a_version_1_file_is_migrated_and_keeps_its_rows(db):
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096  # an old file's, kept
     finally:
         conn.close()
 
 
-def test_a_version_5_index_is_rebuilt_with_umids_as_one_token(db):
-    # Version 6 re-creates the full-text index (umid_key, detail=column): what an older
-    # release indexed must be found, updated and deleted through the new one.
+@pytest.mark.parametrize("version", [5, 6])
+def test_an_older_full_text_index_is_rebuilt_and_finds_its_rows(db, version):
+    # Version 6 re-creates the full-text index with umids as one token (umid_key), version 7
+    # without columns (detail=none): what an older release indexed must be found, updated and
+    # deleted through the new one.
     db.parent.mkdir()
     conn = sqlite3.connect(db)
-    for statements in MIGRATIONS[:5]:
+    for statements in MIGRATIONS[:version]:
         for statement in statements:
             conn.execute(statement)
-    conn.execute("PRAGMA user_version = 5")
+    conn.execute(f"PRAGMA user_version = {version}")
     for n, umid in ((1, "dec02e44-c76f-4a0a-b69f-6ac2a4386eb9"), (2, None)):
         conn.execute(
             "INSERT INTO messages (created_at, updated_at, profile, subaccount_id, region, "
             "destination, text, requested_encoding, units, segment_count, umid, state) VALUES "
             "('2025-01-02T03:04:05.000000Z', '2025-01-02T03:04:05.000000Z', 'old', 'old_hq', "
-            f"'Europe', '+44770090012{n}', 'Sent by version five, number {n}', 'AUTO', 30, 1, "
+            f"'Europe', '+44770090012{n}', 'Sent by an older version, number {n}', 'AUTO', 30, 1, "
             "?, 'queued')",
             (umid,),
         )
@@ -678,7 +683,7 @@ def test_a_version_5_index_is_rebuilt_with_umids_as_one_token(db):
     with History(db) as store:
         assert store.find_by_umid("dec02e44-c76f-4a0a-b69f-6ac2a4386eb9").id == 1
         assert [r.id for r in store.page(HistoryFilter(search="dec02e44-c76f"))] == [1]
-        assert [r.id for r in store.page(HistoryFilter(search="version five"))] == [2, 1]
+        assert [r.id for r in store.page(HistoryFilter(search="older version"))] == [2, 1]
         store.record_outcome(2, state="queued", umid="0badc0de-0000-4000-8000-000000000002")
         assert [r.id for r in store.page(HistoryFilter(search="0badc0de-0000"))] == [2]
         store.delete([1])
@@ -954,6 +959,10 @@ def test_a_bulk_import_is_searchable_counted_and_leaves_the_triggers_as_they_wer
     assert history.import_records(records, chunk_size=1000) == 1300  # one big chunk, one small
     assert trigger_sql(db) == before
     assert history.counts_by_state() == {"delivered": 433, "queued": 434, "rejected": 433}
+    # A second big chunk adds to the counts the first one left.
+    more = [imported(n, state=states[n % 2]) for n in range(1301, 1901)]
+    assert history.import_records(more) == 600
+    assert history.counts_by_state() == {"delivered": 733, "queued": 734, "rejected": 433}
     for n in (1, 999, 1000, 1001, 1300):  # either side of the chunk boundary
         [found] = history.page(HistoryFilter(search=f"{n:05d}"))
         assert (found.id, found.text, found.umid) == (n, f"bulk text {n:05d}", f"umid-{n:05d}")
