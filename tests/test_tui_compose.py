@@ -248,15 +248,19 @@ async def test_the_draft_survives_a_restart(sandbox):
     app = sandbox_app(sandbox)
     async with app.run_test() as pilot:
         await settle(pilot)
-        screen = await fill(pilot, to=SINGAPORE, text="Unfinished thought")
+        screen = await fill(pilot, to=SINGAPORE, text="Unfinished\nthought")
         screen.save_draft()
     again = sandbox_app(sandbox)
     async with again.run_test() as pilot:
         await settle(pilot)
         screen = again.screen
-        assert screen.query_one("#message").text == "Unfinished thought"
+        assert screen.query_one("#message").text == "Unfinished\nthought"
         assert screen.query_one("#to").value == SINGAPORE
         assert screen.recipient_count == 1
+        # Typing goes on where the draft ends.
+        screen.query_one("#message").focus()
+        await pilot.press("space", *"again")
+        assert screen.query_one("#message").text == "Unfinished\nthought again"
 
 
 async def test_the_draft_is_saved_as_it_is_typed(sandbox):

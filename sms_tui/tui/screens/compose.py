@@ -421,6 +421,8 @@ class ComposeScreen(Screen[None]):
             message = self.query_one("#message", TextArea)
             if message.text != draft.text:
                 message.load_text(draft.text)
+                # At the end, where one goes on writing (load_text leaves it at the start).
+                message.move_cursor(message.document.end)
             encoding = draft.encoding if draft.encoding in ("AUTO", "GSM7", "UCS2") else "AUTO"
             show = bool(
                 encoding != "AUTO" or draft.client_message_id or draft.schedule or draft.expiry
